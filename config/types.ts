@@ -1,0 +1,156 @@
+/**
+ * The validated config, as the rest of the gateway sees it. The loader (config/load-config.ts) produces
+ * this shape from YAML/JSON plus INFERGATE_* env overrides, resolves relative paths against the config
+ * file's directory, and freezes it. Units are in the key names where they are not obvious.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface GatewayConfig {
+  /** Names the status and dead-letter topics: `infergate/<id>/status`. */
+  id: string;
+}
+
+export interface MqttConfig {
+  /** `mqtt://host:port`, `mqtts://host:port`, or `unix:///path/to/socket`. */
+  url: string;
+  protocolVersion: 4 | 5;
+  /** Stable across restarts so the broker keeps this instance's persistent session. */
+  clientId: string;
+  keepaliveSec: number;
+  /** MQTT 5 session expiry; 0 would drop the session (and events published meanwhile) on disconnect. */
+  sessionExpirySec: number;
+  /** MQTT 5 Receive Maximum: QoS 1 messages the broker may have in flight to us. */
+  receiveMaximum: number;
+  connectTimeoutMs: number;
+  reconnect: { minMs: number; maxMs: number };
+  tls: { ca: string | null; cert: string | null; key: string | null; rejectUnauthorized: boolean };
+  username: string | null;
+  /** The password is read from this file at start; it never appears in the config or the logs. */
+  passwordFile: string | null;
+  /** Filled by the loader from `passwordFile`; not a config key. */
+  password: string | null;
+}
+
+export interface EmbeddedBrokerConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+}
+
+export type ModelRuntimeName = 'onnx';
+
+export interface ModelConfig {
+  name: string;
+  runtime: ModelRuntimeName;
+  /** Absolute after loading. */
+  path: string;
+  /** Lower-case hex; when set, the model file must match or the gateway refuses to start. */
+  sha256: string | null;
+  /** ONNX Runtime intra-op threads per worker. */
+  threads: number;
+  /** Worker threads running this model (each holds its own session). */
+  workers: number;
+  /** Largest micro-batch one inference call may take. */
+  maxBatch: number;
+}
+
+/** One model input value taken from the event. */
+export type InputField =
+  | {
+      kind: 'number';
+      /** Dotted path into the event (`card.present`). */
+      path: string;
+      /** Used when the field is absent; without it an absent field is `invalid_input`. */
+      default: number | null;
+    }
+  | { kind: 'boolean'; path: string; default: boolean | null }
+  | {
+      /** One-hot: one input per listed value, 1 where the field equals it; unknown values are invalid. */
+      kind: 'oneHot';
+      path: string;
+      values: string[];
+      default: string | null;
+    };
+
+export interface InputMapping {
+  /** Model input tensor name; defaults to the model's first input. */
+  tensor: string | null;
+  fields: InputField[];
+}
+
+export type DecisionRules =
+  | {
+      kind: 'threshold';
+      /** Index into the model's output vector that holds the score. */
+      output: number;
+      /** Checked in order; the first whose `min` the score reaches wins. */
+      bands: { min: number; decision: string }[];
+      otherwise: string;
+    }
+  | {
+      kind: 'argmax';
+      /** One label per model output, in output order; null takes them from the model card. */
+      labels: string[] | null;
+      /** Label → decision; a label absent here decides as itself. */
+      decisions: Record<string, string>;
+      /** Below this top probability, `lowConfidence` is decided instead. */
+      minConfidence: number;
+      lowConfidence: string;
+    };
+
+export interface PipelineConfig {
+  name: string;
+  /** MQTT subscription filter, may be `$share/<group>/<filter>`. */
+  subscribe: string;
+  /** Output topic template; `{1}`, `{2}`… are the segments matched by the filter's wildcards. */
+  publish: string;
+  /** MQTT filters a request's Response Topic must match; empty means response topics are refused. */
+  responseTopics: string[];
+  decoder: 'json';
+  model: string;
+  input: InputMapping;
+  decide: DecisionRules;
+  budgetMs: number;
+  /** Decision published when the model cannot answer in time (deadline, overload, model error). */
+  fallback: string;
+  /** Events waiting for inference; beyond it new events are answered `overload` at once. */
+  maxQueue: number;
+  /** Events older than this on arrival or at restart are answered `expired`. */
+  maxEventAgeMs: number;
+}
+
+export interface StateConfig {
+  /** Absolute after loading. */
+  dir: string;
+  /** Decided rows older than this are pruned. */
+  retentionHours: number;
+  /** SQLite synchronous mode; `normal` survives process crashes, `full` also power loss. */
+  synchronous: 'normal' | 'full';
+}
+
+export interface PrivacyConfig {
+  /** Keep the raw event payload in the decision log after it is decided (default: only its sha256). */
+  keepInput: boolean;
+  /** Put the raw payload (base64) into dead-letter records (default: only size and sha256). */
+  deadLetterPayload: boolean;
+}
+
+export interface InputLimits {
+  maxPayloadBytes: number;
+  maxDepth: number;
+}
+
+export interface InfergateConfig {
+  gateway: GatewayConfig;
+  mqtt: MqttConfig;
+  broker: { embedded: EmbeddedBrokerConfig };
+  models: Record<string, ModelConfig>;
+  pipelines: PipelineConfig[];
+  limits: InputLimits;
+  state: StateConfig;
+  privacy: PrivacyConfig;
+  log: { level: LogLevel };
+  /** Absolute path of the file this config came from, or null when built in code. */
+  source: string | null;
+}

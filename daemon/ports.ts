@@ -1,0 +1,130 @@
+/**
+ * The interfaces the core knows adapters by. Concrete adapters live in adapters/, one file each, and are
+ * wired together only by the entry point (bin/infergate.ts).
+ */
+import type { Logger } from 'pino';
+
+export type { Logger };
+
+/** Milliseconds since the epoch, and a monotonic clock for latencies. Injected so tests can steer time. */
+export interface Clock {
+  now(): number;
+  /** Monotonic milliseconds (performance.now()). */
+  monotonic(): number;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  monotonic: () => performance.now(),
+};
+
+// ---------------------------------------------------------------- MQTT
+
+export interface InboundMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  /** Set on a redelivery [MQTT-3.3.1-1]. */
+  dup: boolean;
+  /** MQTT 5 Response Topic, if the request carried one. */
+  responseTopic: string | undefined;
+  /** MQTT 5 Correlation Data, if the request carried one. */
+  correlationData: Buffer | undefined;
+  /** MQTT 5 Message Expiry Interval remaining, in seconds, if set. */
+  messageExpirySec: number | undefined;
+}
+
+/**
+ * Called once per inbound message, one at a time. The transport sends the PUBACK only after the returned
+ * promise resolves; a rejection leaves the message unacknowledged so the broker redelivers it.
+ * Must be quick: it persists the event and returns; inference happens elsewhere.
+ */
+export type MessageHandler = (message: InboundMessage) => void | Promise<void>;
+
+export interface PublishOptions {
+  qos: 0 | 1;
+  retain?: boolean;
+  /** MQTT 5 Correlation Data to echo on a response. Ignored on MQTT 3.1.1. */
+  correlationData?: Buffer;
+}
+
+export type TransportState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export interface TransportEvents {
+  connect: (info: { sessionPresent: boolean }) => void;
+  disconnect: (info: { reason: string }) => void;
+}
+
+export interface MqttTransport {
+  readonly protocolVersion: 4 | 5;
+  readonly state: TransportState;
+  /**
+   * Connects, subscribes (QoS 1) to `subscriptions` on every connect, publishes retained `online`
+   * on the status topic. Resolves on the first successful connect.
+   */
+  start(subscriptions: readonly string[], onMessage: MessageHandler): Promise<void>;
+  /** Resolves when the broker acknowledged the publish (QoS 1) or it was written (QoS 0). */
+  publish(topic: string, payload: Buffer | string, options: PublishOptions): Promise<void>;
+  on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): void;
+  /** Publishes retained `offline`, then disconnects cleanly. Idempotent. */
+  stop(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- models
+
+export interface TensorInfo {
+  name: string;
+  /** ONNX element type name, `float32` for the inputs infergate feeds. */
+  type: string;
+  /** Dimensions; a symbolic (dynamic) dimension is a string such as `batch`. */
+  shape: (number | string)[];
+}
+
+export interface ModelInfo {
+  name: string;
+  runtime: string;
+  /** Full lower-case hex sha256 of the model file. */
+  sha256: string;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  /** Values per row the (first) input takes. */
+  inputWidth: number;
+  /** Values per row of the (first) output. */
+  outputWidth: number;
+  /** Labels from the model card sidecar (`<model>.json`), when present. */
+  labels: string[] | null;
+  /** Warm-up latency per single-row call, milliseconds. */
+  warmupP50Ms: number;
+  warmupP95Ms: number;
+}
+
+export interface ModelResult {
+  /** Row-major `rows × info.outputWidth`. */
+  outputs: Float32Array;
+  /** Time inside the runtime for the whole batch, milliseconds. */
+  inferenceMs: number;
+}
+
+/**
+ * A model. `run` never blocks the event loop: native inference runs on worker threads.
+ * `dispose` is idempotent; pending runs reject with IG_ERR_MODEL_CLOSED.
+ */
+export interface ModelRunner {
+  /** Reads, verifies (sha256), loads on the workers and warms up. Call once, before `info` or `run`. */
+  load(): Promise<ModelInfo>;
+  /** Throws before `load` resolved. */
+  readonly info: ModelInfo;
+  /** Number of runs that may execute at once (worker count). */
+  readonly concurrency: number;
+  /** `input` is row-major `rows × info.inputWidth`; it may be transferred (do not reuse it). */
+  run(input: Float32Array, rows: number): Promise<ModelResult>;
+  dispose(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- payloads
+
+/** A decoded event: a plain object whose values are finite numbers, strings, booleans, null, arrays, objects. */
+export type EventFields = Record<string, unknown>;
+
+/** Throws InputError (IG_ERR_INPUT_*) on anything it will not accept. Never mutates the buffer. */
+export type PayloadDecoder = (payload: Buffer) => EventFields;
