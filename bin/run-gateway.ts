@@ -1,7 +1,83 @@
+import { createEmbeddedBroker } from '../adapters/embedded-broker.js';
+import { createJsonDecoder } from '../adapters/json-decoder.js';
+import { createMqttTransport } from '../adapters/mqtt-transport.js';
+import { createOnnxModel } from '../adapters/onnx-model.js';
 import type { InfergateConfig } from '../config/types.js';
-import type { Logger } from '../daemon/ports.js';
+import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
+import { createGateway } from '../daemon/gateway.js';
+import type { Logger, ModelRunner } from '../daemon/ports.js';
 
-/** Wires the concrete adapters into the core and runs until SIGTERM/SIGINT. Resolves with the exit code. */
-export async function runGateway(_config: InfergateConfig, _logger: Logger): Promise<number> {
-  throw new Error('not wired yet');
+/** EX_CONFIG: restarting will not help until someone fixes the config or the files it names. */
+export const EXIT_CONFIG = 78;
+/** A clean stop must finish within this bound (systemd's TimeoutStopSec is larger), ms. */
+const STOP_TIMEOUT_MS = 5000;
+
+const CONFIG_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([
+  ErrorCodes.CONFIG_INVALID,
+  ErrorCodes.CONFIG_READ,
+  ErrorCodes.MODEL_NOT_FOUND,
+  ErrorCodes.MODEL_SHA256_MISMATCH,
+  ErrorCodes.MODEL_SHAPE,
+]);
+
+/**
+ * The one place that knows the concrete adapters: builds them from the config, starts them in dependency
+ * order (embedded broker → gateway: state, models, MQTT) and stops them in reverse on SIGTERM/SIGINT.
+ * Resolves with the process exit code.
+ */
+export async function runGateway(config: InfergateConfig, logger: Logger): Promise<number> {
+  const broker = config.broker.embedded.enabled
+    ? createEmbeddedBroker({ logger: logger.child({ component: 'broker' }), config: config.broker.embedded })
+    : undefined;
+  const models = new Map<string, ModelRunner>();
+  for (const [name, model] of Object.entries(config.models)) {
+    models.set(name, createOnnxModel({ logger: logger.child({ component: 'model', model: name }), model }));
+  }
+  const transport = createMqttTransport({
+    logger: logger.child({ component: 'mqtt' }),
+    config: config.mqtt,
+    statusTopic: `infergate/${config.gateway.id}/status`,
+  });
+  const gateway = createGateway({
+    config,
+    logger,
+    transport,
+    models,
+    decoders: { json: createJsonDecoder({ limits: config.limits }) },
+  });
+
+  let stopRequested: ((signal: string) => void) | undefined;
+  const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  const onSignal = (signal: NodeJS.Signals) => stopRequested?.(signal);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  try {
+    await broker?.start();
+    await Promise.race([gateway.start(), stopSignal.then(() => undefined)]);
+  } catch (error) {
+    logger.fatal({ err: error }, 'gateway failed to start');
+    await Promise.allSettled([gateway.stop()]);
+    await broker?.stop();
+    return isInfergateError(error) && CONFIG_LEVEL_CODES.has(error.code) ? EXIT_CONFIG : 1;
+  }
+
+  const signal = await stopSignal;
+  logger.info({ signal }, 'stopping');
+  const forced = setTimeout(() => {
+    logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop took too long; exiting anyway');
+    process.exit(1);
+  }, STOP_TIMEOUT_MS);
+  forced.unref();
+  try {
+    await gateway.stop();
+    await broker?.stop();
+  } catch (error) {
+    logger.error({ err: error }, 'error while stopping');
+    return 1;
+  } finally {
+    clearTimeout(forced);
+  }
+  logger.info('stopped');
+  return 0;
 }

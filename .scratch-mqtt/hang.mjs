@@ -1,0 +1,18 @@
+import { createMqttTransport } from '../dist/adapters/mqtt-transport.js';
+import { startMosquitto } from '../dist/test/helpers/mosquitto.js';
+import { memoryLogger, mqttConfig } from '../dist/test/helpers/mqtt-fixtures.js';
+import { connectProbe } from '../dist/test/helpers/mqtt-probe.js';
+const t0 = Date.now();
+const broker = await startMosquitto();
+const log = memoryLogger();
+const tr = createMqttTransport({ logger: log.logger, config: mqttConfig({ url: broker.url }), statusTopic: 'x/status' });
+await tr.start(['a'], () => {});
+const probe = await connectProbe(broker.url);
+await probe.end();
+console.log('probe ended', Date.now() - t0);
+await tr.stop();
+console.log('stopped', Date.now() - t0);
+await broker.stop();
+console.log('broker stopped', Date.now() - t0);
+setTimeout(() => { console.log(process._getActiveHandles().map(h => h.constructor.name + (h._idleTimeout ? ' ' + h._idleTimeout : ''))); }, 100).unref();
+process.on('exit', () => console.log('exit', Date.now() - t0));

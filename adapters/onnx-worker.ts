@@ -1,0 +1,150 @@
+/**
+ * Worker-thread script for adapters/onnx-model.ts: owns one ONNX Runtime session and runs inference on
+ * this thread, because `session.run()` executes synchronously on its calling thread and would otherwise
+ * stall the main event loop (MQTT keepalives, acks, deadline timers).
+ *
+ * The main thread sends one `run` at a time per worker; replies carry the request id. Anything thrown
+ * outside a run is left uncaught on purpose: the worker dies and the main thread respawns it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { InferenceSession, Tensor, env } from 'onnxruntime-node';
+import type { TensorInfo } from '../daemon/ports.js';
+import type {
+  OnnxWorkerData,
+  RunLayout,
+  SerializedError,
+  WorkerReply,
+  WorkerRequest,
+} from './onnx-worker-protocol.js';
+
+if (parentPort === null) throw new Error('onnx-worker.js must run as a worker thread');
+const port = parentPort;
+const data = workerData as OnnxWorkerData;
+let session: InferenceSession | null = null;
+
+function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}
+
+function describe(metadata: readonly InferenceSession.ValueMetadata[]): TensorInfo[] {
+  return metadata.map((m) =>
+    m.isTensor
+      ? { name: m.name, type: m.type, shape: [...m.shape] }
+      : { name: m.name, type: 'non-tensor', shape: [] },
+  );
+}
+
+async function load(): Promise<void> {
+  try {
+    session = await InferenceSession.create(data.modelBytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: data.intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      // Nested keys are joined with dots by the binding: session.intra_op.allow_spinning = "0". Spinning
+      // intra-op threads caused p99 spikes and burn a core that the event loop and other workers need.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    });
+  } catch (error) {
+    reply({ type: 'loadFailed', error: serialize(error) });
+    return;
+  }
+  reply({
+    type: 'ready',
+    inputs: describe(session.inputMetadata),
+    outputs: describe(session.outputMetadata),
+    runtimeVersion: env.versions.node ?? 'unknown',
+  });
+}
+
+async function run(
+  active: InferenceSession,
+  input: Float32Array,
+  rows: number,
+  layout: RunLayout,
+): Promise<Float32Array> {
+  if (layout.batched) {
+    return first(
+      await active.run({ [layout.inputName]: new Tensor('float32', input, [rows, ...layout.rowDims]) }, [
+        layout.outputName,
+      ]),
+      layout,
+    );
+  }
+  const width = input.length / rows;
+  const parts: Float32Array[] = [];
+  for (let row = 0; row < rows; row++) {
+    const slice = input.subarray(row * width, (row + 1) * width);
+    parts.push(
+      first(
+        await active.run({ [layout.inputName]: new Tensor('float32', slice, layout.rowDims) }, [
+          layout.outputName,
+        ]),
+        layout,
+      ),
+    );
+  }
+  const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function first(results: InferenceSession.OnnxValueMapType, layout: RunLayout): Float32Array {
+  const value = results[layout.outputName];
+  if (value === undefined) throw new Error(`the model returned no output named ${layout.outputName}`);
+  const values = value.data;
+  if (values instanceof Float32Array) return values;
+  if (values instanceof Float64Array || values instanceof Int32Array || values instanceof Uint8Array) {
+    return Float32Array.from(values);
+  }
+  throw new Error(
+    `output ${layout.outputName} has element type ${value.type}, not a number type infergate reads`,
+  );
+}
+
+/** A Float32Array that owns its whole buffer, so the buffer can be transferred without taking others' data. */
+function ownBuffer(values: Float32Array): Float32Array {
+  return values.byteOffset === 0 &&
+    values.buffer.byteLength === values.byteLength &&
+    values.buffer instanceof ArrayBuffer
+    ? values
+    : values.slice();
+}
+
+async function handle(message: WorkerRequest): Promise<void> {
+  if (message.type === 'close') {
+    await session?.release();
+    session = null;
+    port.close();
+    return;
+  }
+  const active = session;
+  if (active === null) {
+    reply({ type: 'runFailed', id: message.id, error: { name: 'Error', message: 'no session loaded' } });
+    return;
+  }
+  try {
+    const started = performance.now();
+    const outputs = ownBuffer(await run(active, message.input, message.rows, message.layout));
+    const inferenceMs = performance.now() - started;
+    reply({ type: 'result', id: message.id, outputs, inferenceMs }, [outputs.buffer as ArrayBuffer]);
+  } catch (error) {
+    reply({ type: 'runFailed', id: message.id, error: serialize(error) });
+  }
+}
+
+// Requests are handled strictly one after another, in arrival order.
+let tail: Promise<void> = load();
+port.on('message', (message: WorkerRequest) => {
+  tail = tail.then(() => handle(message));
+});

@@ -1,0 +1,261 @@
+import type { PipelineConfig } from './types.js';
+import { ConfigProblems, childPath, indexPath, readMapping } from './config-problems.js';
+import { decisionProblem, parseDecisionRules } from './decision-rules.js';
+import { parseInputMapping } from './input-mapping.js';
+import { integerProblem, oneOfProblem, patternProblem } from './value-checks.js';
+import {
+  filtersOverlap,
+  matchTopic,
+  stripSharePrefix,
+  templateAsFilter,
+  validateSubscriptionFilter,
+  validateTopicTemplate,
+  wildcardCount,
+} from '../daemon/topics.js';
+
+export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+export const MAX_PIPELINES = 256;
+export const MAX_RESPONSE_TOPICS = 64;
+export const DECODERS = ['json'] as const;
+
+/** Bounds and defaults of the numeric pipeline keys; `default: null` means required. */
+export const PIPELINE_LIMITS = {
+  budgetMs: { min: 1, max: 600000, default: null },
+  maxQueue: { min: 1, max: 100000, default: 1024 },
+  maxEventAgeMs: { min: 1, max: 86400000, default: 60000 },
+} as const;
+
+const PIPELINE_KEYS = [
+  'name',
+  'subscribe',
+  'publish',
+  'responseTopics',
+  'decoder',
+  'model',
+  'input',
+  'decide',
+  'budgetMs',
+  'fallback',
+  'maxQueue',
+  'maxEventAgeMs',
+] as const;
+
+export interface PipelineContext {
+  /** Every model name declared, valid or not, so a broken model is not also reported as missing. */
+  modelNames: ReadonlySet<string>;
+  /** Null when gateway.id is itself invalid. */
+  gatewayId: string | null;
+}
+
+/**
+ * Validates the `pipelines` list, each pipeline on its own and then against the others: unique names,
+ * no two subscriptions matching the same topic, and no output the gateway would receive again.
+ */
+export function validatePipelines(
+  raw: unknown,
+  context: PipelineContext,
+  problems: ConfigProblems,
+): PipelineConfig[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw) || raw.length > MAX_PIPELINES) {
+    problems.add('pipelines', `must be a list of at most ${MAX_PIPELINES} pipelines`);
+    return [];
+  }
+  const pipelines: (PipelineConfig | null)[] = raw.map((value: unknown, index) =>
+    validatePipeline(value, indexPath('pipelines', index), context, problems),
+  );
+  crossCheck(raw, context, problems);
+  return pipelines.every((p) => p !== null) ? (pipelines as PipelineConfig[]) : [];
+}
+
+function validatePipeline(
+  raw: unknown,
+  path: string,
+  context: PipelineContext,
+  problems: ConfigProblems,
+): PipelineConfig | null {
+  const entry = readMapping(raw, path, PIPELINE_KEYS, problems);
+  if (entry === null) return null;
+  const before = problems.count;
+  const at = (key: string): string => childPath(path, key);
+  const required = (key: string, check: (value: unknown) => string | null): void => {
+    if (entry[key] === undefined || entry[key] === null) problems.add(at(key), 'is required');
+    else {
+      const problem = check(entry[key]);
+      if (problem !== null) problems.add(at(key), problem);
+    }
+  };
+
+  required('name', (v) => patternProblem(v, PIPELINE_NAME_PATTERN, '[a-z0-9][a-z0-9_-]*', 64));
+
+  required('subscribe', (v) => (typeof v === 'string' ? validateSubscriptionFilter(v) : 'must be a string'));
+  const subscribeOk = problems.count === before;
+  const subscribe = entry.subscribe as string;
+
+  const captureCount = subscribeOk ? wildcardCount(subscribe) : Number.MAX_SAFE_INTEGER;
+  required('publish', (v) =>
+    typeof v === 'string' ? validateTopicTemplate(v, captureCount) : 'must be a string',
+  );
+
+  const responseTopics = parseResponseTopics(entry.responseTopics, at('responseTopics'), problems);
+
+  const decoder = entry.decoder ?? 'json';
+  const decoderProblem = oneOfProblem(decoder, DECODERS);
+  if (decoderProblem !== null) problems.add(at('decoder'), decoderProblem);
+
+  required('model', (v) => {
+    if (typeof v !== 'string') return 'must be a model name (string)';
+    if (context.modelNames.has(v)) return null;
+    const known = [...context.modelNames];
+    return `names no model in models (${known.length === 0 ? 'none defined' : `defined: ${known.join(', ')}`})`;
+  });
+
+  const fallbackBefore = problems.count;
+  required('fallback', decisionProblem);
+  const fallback = problems.count === fallbackBefore ? (entry.fallback as string) : null;
+
+  let input = null;
+  if (entry.input === undefined || entry.input === null) problems.add(at('input'), 'is required');
+  else input = parseInputMapping(entry.input, at('input'), problems);
+
+  let decide = null;
+  if (entry.decide === undefined || entry.decide === null) {
+    problems.add(at('decide'), 'is required (threshold: {...} or argmax: {...})');
+  } else {
+    decide = parseDecisionRules(entry.decide, at('decide'), fallback, problems);
+  }
+
+  const numbers = {} as Record<keyof typeof PIPELINE_LIMITS, number>;
+  for (const key of Object.keys(PIPELINE_LIMITS) as (keyof typeof PIPELINE_LIMITS)[]) {
+    const limit = PIPELINE_LIMITS[key];
+    const given = entry[key] ?? limit.default;
+    if (given === null) {
+      problems.add(at(key), `is required (an integer between ${limit.min} and ${limit.max})`);
+      continue;
+    }
+    const problem = integerProblem(given, limit.min, limit.max);
+    if (problem !== null) problems.add(at(key), problem);
+    else numbers[key] = given as number;
+  }
+  if (
+    numbers.budgetMs !== undefined &&
+    numbers.maxEventAgeMs !== undefined &&
+    numbers.maxEventAgeMs < numbers.budgetMs
+  ) {
+    problems.add(at('maxEventAgeMs'), `must be at least budgetMs (${numbers.budgetMs})`);
+  }
+
+  if (problems.count !== before || input === null || decide === null || responseTopics === null) return null;
+  return {
+    name: entry.name as string,
+    subscribe,
+    publish: entry.publish as string,
+    responseTopics,
+    decoder: 'json',
+    model: entry.model as string,
+    input,
+    decide,
+    budgetMs: numbers.budgetMs,
+    fallback: entry.fallback as string,
+    maxQueue: numbers.maxQueue,
+    maxEventAgeMs: numbers.maxEventAgeMs,
+  };
+}
+
+function parseResponseTopics(raw: unknown, path: string, problems: ConfigProblems): string[] | null {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw) || raw.length > MAX_RESPONSE_TOPICS) {
+    problems.add(path, `must be a list of at most ${MAX_RESPONSE_TOPICS} topic filters`);
+    return null;
+  }
+  const before = problems.count;
+  raw.forEach((filter: unknown, index) => {
+    const at = indexPath(path, index);
+    if (typeof filter !== 'string') problems.add(at, 'must be a topic filter (string)');
+    else {
+      const problem = validateSubscriptionFilter(filter);
+      if (problem !== null) problems.add(at, problem);
+      // These filters allow topics we publish to; `$` topics can never be published to.
+      else if (filter.startsWith('$'))
+        problems.add(at, `must not start with '$': such topics cannot be published to`);
+    }
+  });
+  return problems.count === before ? [...(raw as string[])] : null;
+}
+
+/** Checks between pipelines, on the entries whose topics are individually valid. */
+function crossCheck(raw: unknown[], context: PipelineContext, problems: ConfigProblems): void {
+  const valid = raw.map((value) => {
+    const entry = value as Record<string, unknown> | null;
+    const text = (key: string): string | null =>
+      typeof entry?.[key] === 'string' ? (entry[key] as string) : null;
+    const subscribe = text('subscribe');
+    const publish = text('publish');
+    const responses = Array.isArray(entry?.responseTopics) ? (entry.responseTopics as unknown[]) : [];
+    return {
+      name: text('name'),
+      subscribe: subscribe !== null && validateSubscriptionFilter(subscribe) === null ? subscribe : null,
+      publish:
+        publish !== null && validateTopicTemplate(publish, Number.MAX_SAFE_INTEGER) === null ? publish : null,
+      responses: responses.map((f) =>
+        typeof f === 'string' && validateSubscriptionFilter(f) === null ? f : null,
+      ),
+    };
+  });
+
+  const firstByName = new Map<string, number>();
+  valid.forEach((pipeline, index) => {
+    if (pipeline.name === null) return;
+    const first = firstByName.get(pipeline.name);
+    if (first === undefined) firstByName.set(pipeline.name, index);
+    else problems.add(`pipelines[${index}].name`, `duplicates pipelines[${first}].name '${pipeline.name}'`);
+  });
+
+  const ownTopics =
+    context.gatewayId === null
+      ? []
+      : [`infergate/${context.gatewayId}/status`, `infergate/${context.gatewayId}/deadletter`];
+
+  valid.forEach((pipeline, index) => {
+    const path = `pipelines[${index}]`;
+    if (pipeline.subscribe !== null) {
+      for (const topic of ownTopics) {
+        if (matchTopic(pipeline.subscribe, topic) !== null) {
+          problems.add(`${path}.subscribe`, `matches the gateway's own topic ${topic}`);
+        }
+      }
+      for (let other = 0; other < index; other++) {
+        const earlier = valid[other]!.subscribe;
+        if (earlier !== null && filtersOverlap(earlier, pipeline.subscribe)) {
+          problems.add(
+            `${path}.subscribe`,
+            `overlaps pipelines[${other}].subscribe (${stripSharePrefix(earlier)}): an event must belong to one pipeline`,
+          );
+        }
+      }
+    }
+    const subscriptions = valid.map((p, i) => ({ filter: p.subscribe, i })).filter((s) => s.filter !== null);
+    if (pipeline.publish !== null) {
+      const output = templateAsFilter(pipeline.publish);
+      for (const { filter, i } of subscriptions) {
+        if (filtersOverlap(output, filter!)) {
+          problems.add(
+            `${path}.publish`,
+            `output topics can match pipelines[${i}].subscribe: the gateway would consume its own decisions`,
+          );
+        }
+      }
+    }
+    pipeline.responses.forEach((response, r) => {
+      if (response === null) return;
+      for (const { filter, i } of subscriptions) {
+        if (filtersOverlap(response, filter!)) {
+          problems.add(
+            `${path}.responseTopics[${r}]`,
+            `can match pipelines[${i}].subscribe: the gateway would consume its own decisions`,
+          );
+        }
+      }
+    });
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * Turns a pipeline's input mapping into a row writer: event fields in, one Float32Array row out. Paths are
+ * split and checked once at start; per event it reads own properties only and allocates nothing unless it
+ * throws. A field that is absent or null takes its default; values are never coerced ("12" is not 12).
+ */
+import type { InputMapping } from '../config/types.js';
+import { ConfigError, ErrorCodes, InputError, ModelError, type ConfigProblem } from './errors.js';
+import type { EventFields } from './ports.js';
+
+export interface CompiledInputMapping {
+  /** Values per row: 1 per number or boolean field, one per listed value for a one-hot field. */
+  readonly width: number;
+  /** One name per value in the row: the path, or `path=value` for one-hot columns. */
+  readonly featureNames: readonly string[];
+  /**
+   * Writes `width` values at `target[offset]`. Throws InputError (IG_ERR_INPUT_FIELD_MISSING or
+   * IG_ERR_INPUT_FIELD_INVALID, `field` = dotted path) on the first bad field; the row is then partly
+   * written and must be discarded.
+   */
+  fill(event: EventFields, target: Float32Array, offset: number): void;
+}
+
+/** Beyond this a finite double turns into Infinity when stored as float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+const ABSENT = Symbol('absent');
+
+interface FieldBase {
+  readonly path: string;
+  readonly segments: readonly string[];
+  /** Position of the field's first value within the row. */
+  readonly column: number;
+  readonly hasDefault: boolean;
+}
+
+interface ScalarField extends FieldBase {
+  /** The default as a model value. */
+  readonly fallback: number;
+}
+
+interface NumberField extends ScalarField {
+  readonly kind: 'number';
+}
+
+interface BooleanField extends ScalarField {
+  readonly kind: 'boolean';
+}
+
+interface OneHotField extends FieldBase {
+  readonly kind: 'oneHot';
+  /** Listed value → offset from `column`. */
+  readonly columns: ReadonlyMap<string, number>;
+  readonly width: number;
+  /** Offset of the default value's column. */
+  readonly fallback: number;
+  /** The listed values, for error messages. */
+  readonly allowed: string;
+}
+
+type CompiledField = NumberField | BooleanField | OneHotField;
+
+export function compileInputMapping(mapping: InputMapping): CompiledInputMapping {
+  const problems: ConfigProblem[] = [];
+  const fields: CompiledField[] = [];
+  const featureNames: string[] = [];
+  let column = 0;
+
+  mapping.fields.forEach((field, index) => {
+    const where = `input.fields[${index}]`;
+    const segments = field.path.split('.');
+    if (segments.some((segment) => segment === '')) {
+      problems.push({ path: `${where}.path`, message: 'must be a dotted path of non-empty keys' });
+    }
+    const base = { path: field.path, segments, column, hasDefault: field.default !== null };
+    if (field.kind === 'number') {
+      if (field.default !== null && !isFloat32Finite(field.default)) {
+        problems.push({ path: `${where}.default`, message: 'must be a finite number within float32 range' });
+      }
+      fields.push({ ...base, kind: 'number', fallback: field.default ?? 0 });
+      featureNames.push(field.path);
+      column += 1;
+    } else if (field.kind === 'boolean') {
+      fields.push({ ...base, kind: 'boolean', fallback: field.default === true ? 1 : 0 });
+      featureNames.push(field.path);
+      column += 1;
+    } else {
+      const columns = new Map<string, number>();
+      field.values.forEach((value, i) => {
+        if (columns.has(value)) {
+          problems.push({ path: `${where}.values`, message: `lists ${JSON.stringify(value)} twice` });
+        }
+        columns.set(value, i);
+        featureNames.push(`${field.path}=${value}`);
+      });
+      if (field.values.length === 0) {
+        problems.push({ path: `${where}.values`, message: 'must list at least one value' });
+      }
+      let fallback = 0;
+      if (field.default !== null) {
+        const defaultColumn = columns.get(field.default);
+        if (defaultColumn === undefined) {
+          problems.push({ path: `${where}.default`, message: 'must be one of the listed values' });
+        } else {
+          fallback = defaultColumn;
+        }
+      }
+      fields.push({
+        ...base,
+        kind: 'oneHot',
+        columns,
+        width: field.values.length,
+        fallback,
+        allowed: field.values.join(', '),
+      });
+      column += field.values.length;
+    }
+  });
+  if (fields.length === 0) problems.push({ path: 'input.fields', message: 'must map at least one field' });
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  function fill(event: EventFields, target: Float32Array, offset: number): void {
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i];
+      const value = read(event, field);
+      const at = offset + field.column;
+      if (value === ABSENT) {
+        if (!field.hasDefault) throw missing(field);
+        if (field.kind === 'oneHot') writeOneHot(target, at, field.width, field.fallback);
+        else target[at] = field.fallback;
+      } else if (field.kind === 'number') {
+        if (typeof value !== 'number') throw invalid(field, `must be a number, got ${describeType(value)}`);
+        if (!isFloat32Finite(value)) throw invalid(field, 'must be a finite number within float32 range');
+        target[at] = value;
+      } else if (field.kind === 'boolean') {
+        if (typeof value !== 'boolean') {
+          throw invalid(field, `must be true or false, got ${describeType(value)}`);
+        }
+        target[at] = value ? 1 : 0;
+      } else {
+        if (typeof value !== 'string') {
+          throw invalid(field, `must be a string, one of: ${field.allowed}; got ${describeType(value)}`);
+        }
+        const hot = field.columns.get(value);
+        // The value itself stays out of the message: it is payload content.
+        if (hot === undefined) throw invalid(field, `must be one of: ${field.allowed}`);
+        writeOneHot(target, at, field.width, hot);
+      }
+    }
+  }
+
+  return { width: column, featureNames, fill };
+}
+
+function writeOneHot(target: Float32Array, at: number, width: number, hot: number): void {
+  target.fill(0, at, at + width);
+  target[at + hot] = 1;
+}
+
+/** Refuses to start a pipeline whose mapping and model disagree on the row width. */
+export function assertModelWidth(
+  compiled: CompiledInputMapping,
+  modelInputWidth: number,
+  pipelineName: string,
+): void {
+  if (compiled.width !== modelInputWidth) {
+    throw new ModelError(
+      ErrorCodes.MODEL_SHAPE,
+      `pipeline ${pipelineName}: input mapping yields ${compiled.width} values per row, ` +
+        `but the model takes ${modelInputWidth}`,
+    );
+  }
+}
+
+/**
+ * Own properties only, so `constructor` or `toString` never resolve through a prototype. An absent or null
+ * step or leaf reads as absent; stepping through anything but a plain object is invalid.
+ */
+function read(event: EventFields, field: CompiledField): unknown {
+  const segments = field.segments;
+  let node: unknown = event;
+  for (let i = 0; i < segments.length; i++) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) {
+      if (node === null) return ABSENT;
+      throw invalid(field, `${segments.slice(0, i).join('.')} must be an object, got ${describeType(node)}`);
+    }
+    const key = segments[i];
+    if (!Object.hasOwn(node, key)) return ABSENT;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node === null || node === undefined ? ABSENT : node;
+}
+
+function missing(field: CompiledField): InputError {
+  return new InputError(
+    ErrorCodes.INPUT_FIELD_MISSING,
+    `field ${field.path} is missing and has no default`,
+    field.path,
+  );
+}
+
+function invalid(field: CompiledField, problem: string): InputError {
+  return new InputError(ErrorCodes.INPUT_FIELD_INVALID, `field ${field.path} ${problem}`, field.path);
+}
+
+function isFloat32Finite(value: number): boolean {
+  return value >= -FLOAT32_MAX && value <= FLOAT32_MAX;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}

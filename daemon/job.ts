@@ -1,0 +1,24 @@
+import type { Pipeline } from './pipeline.js';
+
+/** One admitted event on its way to a decision. Lives in memory from admission until it is answered. */
+export interface Job {
+  readonly key: string;
+  readonly pipeline: Pipeline;
+  readonly eventId: string;
+  /** Wall clock of arrival (ms epoch); kept in the inbox. */
+  readonly receivedAt: number;
+  /** Monotonic time of arrival (ms), for latencies. */
+  readonly receivedMono: number;
+  /** Monotonic deadline (ms). */
+  readonly deadlineMono: number;
+  /** The model input row, `pipeline.mapping.width` values. */
+  readonly row: Float32Array;
+  readonly replyTopic: string | null;
+  readonly correlation: Buffer | null;
+  answered: boolean;
+  deadlineTimer: NodeJS.Timeout | undefined;
+}
+
+export function jobKey(pipeline: string, eventId: string): string {
+  return `${pipeline}\u0000${eventId}`;
+}

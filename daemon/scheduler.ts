@@ -1,0 +1,222 @@
+import type { Clock, Logger, ModelRunner } from './ports.js';
+import { Fifo } from './fifo.js';
+import type { Job } from './job.js';
+import { isInfergateError } from './errors.js';
+
+/** What happened to a job, as reported to the gateway. Exactly one outcome is acted on per job. */
+export type JobOutcome =
+  | { kind: 'model'; outputs: Float32Array; offset: number; inferenceMs: number }
+  | { kind: 'fallback'; reason: 'deadline' | 'overload' | 'model_error'; errorCode?: string };
+
+export interface SchedulerDeps {
+  logger: Logger;
+  clock: Clock;
+  /** Called once per job for its first outcome; later outcomes for an answered job are only counted. */
+  onOutcome: (job: Job, outcome: JobOutcome) => void;
+}
+
+export interface LaneStats {
+  queued: number;
+  inflight: number;
+  estimateMs: number;
+  lateResults: number;
+}
+
+/**
+ * Deadline-aware admission and dispatch for the models. One lane per model: per-pipeline FIFO queues
+ * (a batch never mixes pipelines), at most `runner.concurrency` runs in flight, micro-batches of up to
+ * `maxBatch` queued events of one pipeline. An event whose deadline cannot be met is answered `overload`
+ * at once instead of waiting; one whose model result is not back by its deadline gets the fallback.
+ */
+export class Scheduler {
+  private readonly deps: SchedulerDeps;
+  private readonly lanes = new Map<ModelRunner, ModelLane>();
+  private closed = false;
+
+  constructor(deps: SchedulerDeps) {
+    this.deps = deps;
+  }
+
+  addModel(runner: ModelRunner, maxBatch: number): void {
+    this.lanes.set(runner, new ModelLane(runner, maxBatch, this.deps));
+  }
+
+  /** Admits a job: starts its deadline timer and queues it, or answers it `overload` at once. */
+  admit(job: Job): void {
+    const lane = this.lanes.get(job.pipeline.model);
+    if (lane === undefined) throw new Error(`no lane for model of pipeline ${job.pipeline.config.name}`);
+    const remaining = job.deadlineMono - this.deps.clock.monotonic();
+    if (this.closed || remaining <= 0) {
+      this.deps.onOutcome(job, { kind: 'fallback', reason: remaining <= 0 ? 'deadline' : 'overload' });
+      return;
+    }
+    job.deadlineTimer = setTimeout(() => this.onDeadline(job), remaining);
+    lane.enqueue(job);
+  }
+
+  stats(): Map<string, LaneStats> {
+    const stats = new Map<string, LaneStats>();
+    for (const lane of this.lanes.values()) stats.set(lane.runner.info.name, lane.stats());
+    return stats;
+  }
+
+  inflight(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.stats().inflight + lane.stats().queued;
+    return n;
+  }
+
+  /** Stops dispatching: queued jobs are left to their deadline timers. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private onDeadline(job: Job): void {
+    job.deadlineTimer = undefined;
+    if (!job.answered) this.deps.onOutcome(job, { kind: 'fallback', reason: 'deadline' });
+  }
+}
+
+class ModelLane {
+  readonly runner: ModelRunner;
+  private readonly maxBatch: number;
+  private readonly deps: SchedulerDeps;
+  private readonly queues = new Map<string, Fifo<Job>>();
+  private readonly order: string[] = [];
+  private nextQueue = 0;
+  private queued = 0;
+  private running = 0;
+  private lateResults = 0;
+  /** Expected duration of one run, ms: seeded from the warm-up, then an EWMA of observed runs. */
+  private estimateMs: number;
+
+  constructor(runner: ModelRunner, maxBatch: number, deps: SchedulerDeps) {
+    this.runner = runner;
+    this.maxBatch = maxBatch;
+    this.deps = deps;
+    this.estimateMs = Math.max(runner.info.warmupP95Ms, 0.05);
+  }
+
+  enqueue(job: Job): void {
+    const name = job.pipeline.config.name;
+    let queue = this.queues.get(name);
+    if (queue === undefined) {
+      queue = new Fifo<Job>();
+      this.queues.set(name, queue);
+      this.order.push(name);
+    }
+    if (queue.length >= job.pipeline.config.maxQueue || !this.canMeet(job, queue.length)) {
+      this.deps.onOutcome(job, { kind: 'fallback', reason: 'overload' });
+      return;
+    }
+    queue.push(job);
+    this.queued += 1;
+    this.pump();
+  }
+
+  stats(): LaneStats {
+    return {
+      queued: this.queued,
+      inflight: this.running,
+      estimateMs: this.estimateMs,
+      lateResults: this.lateResults,
+    };
+  }
+
+  /** Early shedding: would this job, behind `ahead` others, still finish before its deadline? */
+  private canMeet(job: Job, ahead: number): boolean {
+    const concurrency = this.runner.concurrency;
+    // An idle lane always tries: the run may be faster than the estimate, and the deadline timer covers it.
+    if (ahead === 0 && this.running < concurrency) return true;
+    const busy = this.running >= concurrency ? 1 : 0;
+    const rounds = Math.ceil((ahead + 1) / this.maxBatch / concurrency) + busy;
+    return this.deps.clock.monotonic() + rounds * this.estimateMs <= job.deadlineMono;
+  }
+
+  private pump(): void {
+    while (this.running < this.runner.concurrency && this.queued > 0) {
+      const batch = this.takeBatch();
+      if (batch.length > 0) this.run(batch);
+    }
+  }
+
+  /** Takes the next batch, round-robin over pipelines, dropping answered jobs and shedding hopeless ones. */
+  private takeBatch(): Job[] {
+    const batch: Job[] = [];
+    for (let tries = 0; tries < this.order.length && batch.length === 0; tries += 1) {
+      const name = this.order[this.nextQueue % this.order.length] as string;
+      this.nextQueue = (this.nextQueue + 1) % this.order.length;
+      const queue = this.queues.get(name) as Fifo<Job>;
+      const now = this.deps.clock.monotonic();
+      while (queue.length > 0 && batch.length < this.maxBatch) {
+        const job = queue.shift() as Job;
+        this.queued -= 1;
+        if (job.answered) continue;
+        // Shed a job that waited too long for a model that normally fits the budget; a model slower than
+        // the budget still runs, so its result is logged as late and the deadline fallback stands.
+        if (this.estimateMs < job.pipeline.config.budgetMs && now + this.estimateMs > job.deadlineMono) {
+          this.deps.onOutcome(job, { kind: 'fallback', reason: 'overload' });
+          continue;
+        }
+        batch.push(job);
+      }
+    }
+    return batch;
+  }
+
+  private run(batch: Job[]): void {
+    const width = batch[0]!.pipeline.mapping.width;
+    const input = new Float32Array(batch.length * width);
+    for (let i = 0; i < batch.length; i += 1) input.set(batch[i]!.row, i * width);
+    this.running += 1;
+    const started = this.deps.clock.monotonic();
+    this.runner.run(input, batch.length).then(
+      (result) => {
+        this.observe(this.deps.clock.monotonic() - started);
+        const outputWidth = this.runner.info.outputWidth;
+        for (let i = 0; i < batch.length; i += 1) {
+          const job = batch[i]!;
+          if (job.answered) {
+            this.lateResults += 1;
+            this.deps.logger.debug(
+              { pipeline: job.pipeline.config.name, id: job.eventId, lateByMs: round(this.deps.clock.monotonic() - job.deadlineMono) },
+              'late model result dropped: the fallback was already published',
+            );
+            continue;
+          }
+          this.deps.onOutcome(job, {
+            kind: 'model',
+            outputs: result.outputs,
+            offset: i * outputWidth,
+            inferenceMs: result.inferenceMs,
+          });
+        }
+        this.finishRun();
+      },
+      (error: unknown) => {
+        const errorCode = isInfergateError(error) ? error.code : undefined;
+        this.deps.logger.error(
+          { err: error, model: this.runner.info.name, rows: batch.length },
+          'model run failed; answering the batch with the fallback',
+        );
+        for (const job of batch) {
+          if (!job.answered) this.deps.onOutcome(job, { kind: 'fallback', reason: 'model_error', errorCode });
+        }
+        this.finishRun();
+      },
+    );
+  }
+
+  private finishRun(): void {
+    this.running -= 1;
+    this.pump();
+  }
+
+  private observe(ms: number): void {
+    this.estimateMs = this.estimateMs * 0.8 + ms * 0.2;
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,66 @@
+import t from 'tap';
+import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
+import {
+  atmEvent,
+  collector,
+  publisher,
+  sleep,
+  spawnGateway,
+  startGateway,
+  tempDir,
+  testConfig,
+  writeConfig,
+} from './helpers/gateway-process.js';
+
+t.test('kill -9 mid-stream, restart: every event answered, one decision per id', async (t) => {
+  if (!requireMosquitto(t)) return;
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const dir = tempDir(t);
+  const config = writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state` }));
+  const first = await startGateway(t, config);
+  const inbox = await collector(t, broker.url, ['reply/#']);
+  const pub = await publisher(t, broker.url);
+
+  const total = 300;
+  const ids: string[] = [];
+  const sends: Promise<unknown>[] = [];
+  // ~200 events/s; the gateway is killed after a third of them and restarted after two thirds.
+  for (let i = 0; i < total; i += 1) {
+    const id = `crash-${i}`;
+    ids.push(id);
+    sends.push(
+      pub.publishAsync(`atm/T${i % 7}/tx`, JSON.stringify(atmEvent(id, { amount: 10 + i })), {
+        qos: 1,
+        properties: { responseTopic: `reply/T${i % 7}`, correlationData: Buffer.from(id) },
+      }),
+    );
+    if (i === Math.floor(total / 3)) first.kill('SIGKILL');
+    if (i === Math.floor((2 * total) / 3)) {
+      await first.exited;
+      const second = spawnGateway(config);
+      t.teardown(async () => {
+        second.kill('SIGKILL');
+        await second.exited;
+      });
+    }
+    await sleep(5);
+  }
+  await Promise.all(sends);
+  await inbox.waitFor(total, 20000);
+  await sleep(500);
+
+  const byId = new Map<string, Set<string>>();
+  for (const reply of inbox.replies) {
+    const id = reply.body.id as string;
+    t.equal(reply.correlation, id, 'correlation data matches the id');
+    const decisions = byId.get(id) ?? new Set<string>();
+    decisions.add(JSON.stringify([reply.body.decision, reply.body.source, reply.body.reason, reply.body.score]));
+    byId.set(id, decisions);
+  }
+  const unanswered = ids.filter((id) => !byId.has(id));
+  t.same(unanswered, [], 'no event lost');
+  const conflicting = [...byId].filter(([, decisions]) => decisions.size !== 1).map(([id]) => id);
+  t.same(conflicting, [], 'a redelivered id always carries the same decision');
+  t.comment(`${inbox.replies.length} replies for ${total} events (${inbox.replies.length - byId.size} repeats of a stored decision)`);
+});

@@ -1,0 +1,106 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { Inbox, type DecisionRecord, type NewEvent } from '../daemon/inbox.js';
+import { tempDir } from './helpers/gateway-process.js';
+
+const event = (eventId: string, payload = '{"id":1}'): NewEvent => ({
+  pipeline: 'p',
+  eventId,
+  topic: 'a/b',
+  receivedAt: 1000,
+  deadlineAt: 1300,
+  responseTopic: 'reply/x',
+  correlation: Buffer.from('c'),
+  payload: Buffer.from(payload),
+  inputSha256: 'ab'.repeat(32),
+});
+
+const decision = (replyTopic: string | null = 'reply/x', decisionName = 'accept'): DecisionRecord => ({
+  decision: decisionName,
+  source: 'model',
+  reason: 'ok',
+  model: 'm',
+  modelSha256: 'cd'.repeat(32),
+  latencyMs: 1.5,
+  decidedAt: 1001,
+  message: `{"decision":"${decisionName}"}`,
+  replyTopic,
+});
+
+const state = (dir: string) => ({ dir, retentionHours: 1, synchronous: 'normal' as const });
+
+t.test('an event is recorded once; the same id again is a redelivery', async (t) => {
+  const inbox = Inbox.open(state(tempDir(t)), { keepInput: false });
+  t.teardown(() => inbox.close());
+  t.equal(inbox.insert(event('e1')), true);
+  t.equal(inbox.insert(event('e1', '{"other":true}')), false, 'second insert of the id is refused');
+  t.equal(inbox.get('p', 'e1')?.payload?.toString(), '{"id":1}', 'the first payload is kept');
+  t.equal(inbox.get('p', 'e1')?.state, 'pending');
+});
+
+t.test('the first decision wins, the payload is dropped, publish is tracked', async (t) => {
+  const inbox = Inbox.open(state(tempDir(t)), { keepInput: false });
+  t.teardown(() => inbox.close());
+  inbox.insert(event('e1'));
+  t.equal(inbox.decide('p', 'e1', decision()), true);
+  t.equal(inbox.decide('p', 'e1', decision('reply/x', 'reject')), false, 'a second decision is refused');
+  const stored = inbox.get('p', 'e1')!;
+  t.equal(stored.state, 'decided');
+  t.equal(stored.message, '{"decision":"accept"}');
+  t.equal(stored.payload, null, 'raw input not kept after the decision');
+  t.equal(stored.inputSha256, 'ab'.repeat(32), 'its sha256 is');
+  t.same(inbox.unpublished().map((e) => e.eventId), ['e1']);
+  inbox.markPublished('p', 'e1');
+  t.equal(inbox.get('p', 'e1')?.state, 'published');
+  t.same(inbox.unpublished(), []);
+});
+
+t.test('privacy.keepInput keeps the payload', async (t) => {
+  const inbox = Inbox.open(state(tempDir(t)), { keepInput: true });
+  t.teardown(() => inbox.close());
+  inbox.insert(event('e1'));
+  inbox.decide('p', 'e1', decision());
+  t.equal(inbox.get('p', 'e1')?.payload?.toString(), '{"id":1}');
+});
+
+t.test('a decision with nowhere to go is final at once', async (t) => {
+  const inbox = Inbox.open(state(tempDir(t)), { keepInput: false });
+  t.teardown(() => inbox.close());
+  t.equal(inbox.insertDecided(event('bad'), decision(null, 'review')), true);
+  t.equal(inbox.get('p', 'bad')?.state, 'published');
+});
+
+t.test('pending and unpublished rows survive a reopen', async (t) => {
+  const dir = tempDir(t);
+  const first = Inbox.open(state(dir), { keepInput: false });
+  first.insert(event('pending-1'));
+  first.insert(event('decided-1'));
+  first.decide('p', 'decided-1', decision());
+  first.close();
+  first.close();
+  const second = Inbox.open(state(dir), { keepInput: false });
+  t.teardown(() => second.close());
+  t.same(second.pending().map((e) => e.eventId), ['pending-1']);
+  t.same(second.unpublished().map((e) => e.eventId), ['decided-1']);
+  t.same(second.counts(), { pending: 1, decided: 1, published: 0 });
+});
+
+t.test('retention prunes only published rows', async (t) => {
+  const inbox = Inbox.open(state(tempDir(t)), { keepInput: false });
+  t.teardown(() => inbox.close());
+  inbox.insert(event('old-published'));
+  inbox.decide('p', 'old-published', decision());
+  inbox.markPublished('p', 'old-published');
+  inbox.insert(event('old-pending'));
+  t.equal(inbox.prune(2000), 1);
+  t.same(inbox.pending().map((e) => e.eventId), ['old-pending']);
+});
+
+t.test('a state dir that cannot be created is IG_ERR_STATE_OPEN', async (t) => {
+  const file = join(tempDir(t), 'a-file');
+  writeFileSync(file, '');
+  t.throws(() => Inbox.open(state(join(file, 'state')), { keepInput: false }), {
+    code: 'IG_ERR_STATE_OPEN',
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * INT4 weights for ONNX Runtime's `com.microsoft` MatMulNBits: symmetric block quantization with the
+ * operator's default zero point (8), so no zero-point tensor is written. Layout (ORT contrib op schema):
+ * B is uint8 [N, kBlocks, blockSize/2], two 4-bit values per byte, low nibble first, running along K;
+ * scales are float32 [N, kBlocks]. K need not be a multiple of the block size: the last block is padded
+ * with quantized zeros (8), which the runtime ignores past K.
+ */
+import { floatTensor, intAttribute, node, uint8Tensor } from './onnx-builders.js';
+import type { NodeProto, TensorProto } from './onnx-proto.js';
+
+export const MATMUL_NBITS_DOMAIN = 'com.microsoft';
+const ZERO_POINT = 8;
+
+export interface Int4Weights {
+  k: number;
+  n: number;
+  blockSize: number;
+  kBlocks: number;
+  /** uint8 [n, kBlocks, blockSize / 2]. */
+  packed: Uint8Array;
+  /** float32 [n, kBlocks]. */
+  scales: Float32Array;
+  /** The weights the runtime actually multiplies by, row-major [k, n]: for reference computations. */
+  dequantized: Float32Array;
+}
+
+/** `weights` is row-major [k, n] (the right-hand side of `x[batch, k] @ W`). */
+export function quantizeInt4(
+  weights: ArrayLike<number>,
+  k: number,
+  n: number,
+  blockSize: number,
+): Int4Weights {
+  if (!Number.isInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) {
+    throw new RangeError(`MatMulNBits block size must be a power of two >= 16, got ${blockSize}`);
+  }
+  if (weights.length !== k * n)
+    throw new RangeError(`weights: expected ${k}x${n} values, got ${weights.length}`);
+  const kBlocks = Math.ceil(k / blockSize);
+  const blobSize = blockSize / 2;
+  const packed = new Uint8Array(n * kBlocks * blobSize);
+  const scales = new Float32Array(n * kBlocks);
+  const dequantized = new Float32Array(k * n);
+  for (let col = 0; col < n; col++) {
+    for (let block = 0; block < kBlocks; block++) {
+      const start = block * blockSize;
+      const end = Math.min(start + blockSize, k);
+      let maxAbs = 0;
+      for (let row = start; row < end; row++) maxAbs = Math.max(maxAbs, Math.abs(weights[row * n + col]!));
+      // An all-zero block still needs a finite, non-zero scale; any value dequantizes zeros to zero.
+      const scale = maxAbs === 0 ? 1 : Math.fround(maxAbs / 7);
+      scales[col * kBlocks + block] = scale;
+      const blob = (col * kBlocks + block) * blobSize;
+      for (let i = 0; i < blockSize; i++) {
+        const row = start + i;
+        let q = ZERO_POINT;
+        if (row < end) {
+          q = Math.min(15, Math.max(0, Math.round(weights[row * n + col]! / scale) + ZERO_POINT));
+          dequantized[row * n + col] = Math.fround((q - ZERO_POINT) * scale);
+        }
+        const byte = blob + (i >> 1);
+        packed[byte] = i % 2 === 0 ? q : packed[byte]! | (q << 4);
+      }
+    }
+  }
+  return { k, n, blockSize, kBlocks, packed, scales, dequantized };
+}
+
+/** A MatMulNBits node `output = input @ W` with its two initializers, named after `prefix`. */
+export function matMulNBitsNode(
+  prefix: string,
+  input: string,
+  output: string,
+  weights: Int4Weights,
+): { node: NodeProto; initializers: TensorProto[] } {
+  const b = uint8Tensor(`${prefix}.B`, [weights.n, weights.kBlocks, weights.blockSize / 2], weights.packed);
+  const scales = floatTensor(`${prefix}.scales`, [weights.n, weights.kBlocks], weights.scales);
+  return {
+    node: node('MatMulNBits', [input, b.name, scales.name], [output], {
+      name: `${prefix}.MatMulNBits`,
+      domain: MATMUL_NBITS_DOMAIN,
+      attributes: [
+        intAttribute('K', weights.k),
+        intAttribute('N', weights.n),
+        intAttribute('bits', 4),
+        intAttribute('block_size', weights.blockSize),
+      ],
+    }),
+    initializers: [b, scales],
+  };
+}
