@@ -34,7 +34,10 @@ export function createEmbeddedBroker(deps: EmbeddedBrokerDeps): EmbeddedBroker {
     problems.push({ path: 'broker.embedded.host', message: 'must be a host name or address' });
   }
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    problems.push({ path: 'broker.embedded.port', message: 'must be an integer in [0, 65535] (0 = ephemeral)' });
+    problems.push({
+      path: 'broker.embedded.port',
+      message: 'must be an integer in [0, 65535] (0 = ephemeral)',
+    });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return new AedesBroker(deps);
@@ -78,7 +81,9 @@ class AedesBroker implements EmbeddedBroker {
   private async listen(): Promise<{ host: string; port: number }> {
     const { host, port } = this.config;
     const address = `${host}:${port}`;
-    const aedes = await Aedes.createBroker({ preConnect: (client, packet, done) => this.preConnect(client, packet, done) });
+    const aedes = await Aedes.createBroker({
+      preConnect: (client, packet, done) => this.preConnect(client, packet, done),
+    });
     this.aedes = aedes;
     aedes.on('subscribe', (subscriptions, client) => {
       for (const { topic } of subscriptions) {
@@ -91,7 +96,10 @@ class AedesBroker implements EmbeddedBroker {
       }
     });
     aedes.on('clientError', (client, error) => {
-      this.logger.debug({ clientId: client.id, error: { message: error.message } }, 'embedded broker client error');
+      this.logger.debug(
+        { clientId: client.id, error: { message: error.message } },
+        'embedded broker client error',
+      );
     });
     aedes.on('connectionError', (_client, error) => {
       this.logger.debug({ error: { message: error.message } }, 'embedded broker connection error');
@@ -121,13 +129,19 @@ class AedesBroker implements EmbeddedBroker {
         cause: error,
       });
     }
-    server.on('error', (error) => this.logger.error({ error: { message: error.message } }, 'embedded broker listener error'));
+    server.on('error', (error) =>
+      this.logger.error({ error: { message: error.message } }, 'embedded broker listener error'),
+    );
     this.boundPort = (server.address() as net.AddressInfo).port;
     this.logger.info({ host, port: this.boundPort }, 'embedded broker listening (MQTT 3.1.1 only)');
     return { host, port: this.boundPort };
   }
 
-  private preConnect(_client: Client, packet: ConnectPacket, done: (error: Error | null, ok: boolean) => void): void {
+  private preConnect(
+    _client: Client,
+    packet: ConnectPacket,
+    done: (error: Error | null, ok: boolean) => void,
+  ): void {
     if (packet.protocolVersion === MQTT_5) {
       // aedes answers CONNACK "unacceptable protocol version" [MQTT-3.1.2-2] right after this hook.
       this.logger.warn(
@@ -153,7 +167,8 @@ class AedesBroker implements EmbeddedBroker {
       aedesClosed.then(() => false),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(true), STOP_TIMEOUT_MS).unref()),
     ]);
-    if (timedOut) this.logger.warn({ timeoutMs: STOP_TIMEOUT_MS }, 'embedded broker clients did not close in time');
+    if (timedOut)
+      this.logger.warn({ timeoutMs: STOP_TIMEOUT_MS }, 'embedded broker clients did not close in time');
     // Connections that never sent CONNECT are not aedes clients; they would hold server.close() open.
     for (const socket of this.sockets) socket.destroy();
     await serverClosed;

@@ -2,10 +2,6 @@
  * The gateway's MQTT client: MQTT.js behind the MqttTransport port. QoS 1 in on a persistent session, the
  * PUBACK only after the core recorded the event, QoS 1 out, a retained status topic, jittered reconnect.
  */
-import { readFile } from 'node:fs/promises';
-import net from 'node:net';
-import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
 import {
   MqttClient,
   ReasonCodes,
@@ -14,13 +10,11 @@ import {
   type IClientOptions,
   type IConnackPacket,
   type IDisconnectPacket,
-  type IPublishPacket,
   type Packet,
 } from 'mqtt';
 import type { MqttConfig } from '../config/types.js';
-import { ConfigError, ErrorCodes, MqttError, TopicError, type ConfigProblem } from '../daemon/errors.js';
+import { ConfigError, ErrorCodes, MqttError, TopicError } from '../daemon/errors.js';
 import type {
-  InboundMessage,
   Logger,
   MessageHandler,
   MqttTransport,
@@ -28,6 +22,15 @@ import type {
   TransportEvents,
   TransportState,
 } from '../daemon/ports.js';
+import { InboundDispatcher } from './inbound-dispatcher.js';
+import { checkMqttConfig, unpublishableTopic } from './mqtt-config-check.js';
+import {
+  createStreamBuilder,
+  isTlsErrorCode,
+  parseMqttEndpoint,
+  readTlsMaterial,
+  type MqttEndpoint,
+} from './mqtt-endpoint.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 
 export interface MqttTransportDeps {
@@ -41,14 +44,17 @@ export interface MqttTransportDeps {
 const OFFLINE_PUBLISH_TIMEOUT_MS = 1_000;
 /** stop(): wait this long for in-flight publishes and the DISCONNECT before closing the socket, milliseconds. */
 const END_TIMEOUT_MS = 2_000;
-/** A forced session resume waits until no inbound message was handled for this long, milliseconds. */
-const REDELIVERY_QUIET_MS = 200;
 const ONLINE = 'online';
 const OFFLINE = 'offline';
 
 /** CONNACK codes that retrying cannot fix; on the first connect they fail start() at once. */
 const CONNACK_CONFIG_CODES: Record<4 | 5, Record<number, string>> = {
-  4: { 1: 'unacceptable protocol version', 2: 'identifier rejected', 4: 'bad user name or password', 5: 'not authorized' },
+  4: {
+    1: 'unacceptable protocol version',
+    2: 'identifier rejected',
+    4: 'bad user name or password',
+    5: 'not authorized',
+  },
   5: {
     // A 3.1.1-only broker answers an MQTT 5 CONNECT with its own return code 1 (aedes does).
     1: 'unacceptable protocol version',
@@ -60,16 +66,8 @@ const CONNACK_CONFIG_CODES: Record<4 | 5, Record<number, string>> = {
   },
 };
 
-/** PUBACK codes after which the same publish may succeed later [MQTT-3.4.2.1]; every other refusal is final. */
+/** PUBACK codes after which the same publish may succeed later (MQTT 5 §3.4.2.1); other refusals are final. */
 const RETRYABLE_PUBACK_CODES = new Set([0x91, 0x97]);
-
-type Endpoint = { kind: 'tcp'; host: string; port: number; tls: boolean } | { kind: 'unix'; path: string };
-
-interface TlsMaterial {
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
 
 interface Deferred {
   promise: Promise<void>;
@@ -78,8 +76,8 @@ interface Deferred {
 }
 
 export function createMqttTransport(deps: MqttTransportDeps): MqttTransport {
-  const problems = validateConfig(deps.config, deps.statusTopic);
-  const endpoint = parseBrokerUrl(deps.config.url);
+  const problems = checkMqttConfig(deps.config, deps.statusTopic);
+  const endpoint = parseMqttEndpoint(deps.config.url);
   if (typeof endpoint === 'string') problems.unshift({ path: 'mqtt.url', message: endpoint });
   if (problems.length > 0 || typeof endpoint === 'string') throw new ConfigError(problems);
   return new MqttClientTransport(deps, endpoint);
@@ -90,37 +88,30 @@ class MqttClientTransport implements MqttTransport {
   private readonly logger: Logger;
   private readonly config: MqttConfig;
   private readonly statusTopic: string;
-  private readonly endpoint: Endpoint;
+  private readonly endpoint: MqttEndpoint;
   private readonly backoff: ReconnectBackoff;
-  /** Spaces out forced session resumes while the handler keeps rejecting. */
-  private readonly redeliveryBackoff: ReconnectBackoff;
   private readonly listeners: { [E in keyof TransportEvents]: TransportEvents[E][] };
   private readonly pendingPublishes: Set<(error: Error) => void>;
   private currentState: TransportState;
   private client: MqttClient | undefined;
-  private onMessage: MessageHandler | undefined;
+  private started: boolean;
   private subscriptions: readonly string[];
   private firstConnect: Deferred | undefined;
   private connectedOnce: boolean;
   private failedAttempts: number;
   private lastFailure: { code: string | number | undefined; message: string } | undefined;
   private connackRefusal: number | undefined;
-  private handlerTail: Promise<void>;
-  /** Inbound messages handed to us and not yet answered (acknowledged or refused). */
-  private inboundPending: number;
-  private lastHandledAt: number;
-  private redeliveryTimer: NodeJS.Timeout | undefined;
+  private inbound: InboundDispatcher | undefined;
   private resuming: Deferred | undefined;
   private stopping: Promise<void> | undefined;
 
-  constructor(deps: MqttTransportDeps, endpoint: Endpoint) {
+  constructor(deps: MqttTransportDeps, endpoint: MqttEndpoint) {
     this.protocolVersion = deps.config.protocolVersion;
     this.logger = deps.logger.child({ component: 'mqtt' });
     this.config = deps.config;
     this.statusTopic = deps.statusTopic;
     this.endpoint = endpoint;
-    this.backoff = new ReconnectBackoff({ minMs: deps.config.reconnect.minMs, maxMs: deps.config.reconnect.maxMs });
-    this.redeliveryBackoff = new ReconnectBackoff({
+    this.backoff = new ReconnectBackoff({
       minMs: deps.config.reconnect.minMs,
       maxMs: deps.config.reconnect.maxMs,
     });
@@ -128,17 +119,14 @@ class MqttClientTransport implements MqttTransport {
     this.pendingPublishes = new Set();
     this.currentState = 'disconnected';
     this.client = undefined;
-    this.onMessage = undefined;
+    this.started = false;
     this.subscriptions = [];
     this.firstConnect = undefined;
     this.connectedOnce = false;
     this.failedAttempts = 0;
     this.lastFailure = undefined;
     this.connackRefusal = undefined;
-    this.handlerTail = Promise.resolve();
-    this.inboundPending = 0;
-    this.lastHandledAt = 0;
-    this.redeliveryTimer = undefined;
+    this.inbound = undefined;
     this.resuming = undefined;
     this.stopping = undefined;
   }
@@ -152,14 +140,18 @@ class MqttClientTransport implements MqttTransport {
   }
 
   async start(subscriptions: readonly string[], onMessage: MessageHandler): Promise<void> {
-    if (this.onMessage !== undefined || this.stopping !== undefined) {
-      throw new MqttError(ErrorCodes.MQTT_CONNECT, 'mqtt transport was already started', { retryable: false });
+    if (this.started || this.stopping !== undefined) {
+      throw new MqttError(ErrorCodes.MQTT_CONNECT, 'mqtt transport was already started', {
+        retryable: false,
+      });
     }
+    this.started = true;
     this.subscriptions = [...subscriptions];
-    this.onMessage = onMessage;
     const material = await readTlsMaterial(this.config);
     if (this.stopping !== undefined) {
-      throw new MqttError(ErrorCodes.MQTT_CONNECT, 'mqtt transport stopped before it connected', { retryable: false });
+      throw new MqttError(ErrorCodes.MQTT_CONNECT, 'mqtt transport stopped before it connected', {
+        retryable: false,
+      });
     }
     if (this.protocolVersion === 5 && this.config.sessionExpirySec === 0) {
       this.logger.warn(
@@ -171,9 +163,26 @@ class MqttClientTransport implements MqttTransport {
     }
     const first = deferred();
     this.firstConnect = first;
-    const client = new MqttClient(streamBuilder(this.endpoint, this.config, material), this.clientOptions());
+    const client = new MqttClient(
+      createStreamBuilder(this.endpoint, material, this.config.tls.rejectUnauthorized),
+      this.clientOptions(),
+    );
     this.client = client;
-    client.handleMessage = (packet, done) => this.handlePublish(client, packet, done);
+    const inbound = new InboundDispatcher({
+      logger: this.logger,
+      handler: onMessage,
+      // Spaces out session resumes while the handler keeps rejecting.
+      backoff: new ReconnectBackoff({
+        minMs: this.config.reconnect.minMs,
+        maxMs: this.config.reconnect.maxMs,
+      }),
+      resumeSession: () => this.resumeSession(client),
+    });
+    this.inbound = inbound;
+    client.handleMessage = (packet, done) => {
+      const stream = client.stream;
+      inbound.dispatch(packet, done, () => client.stream === stream);
+    };
     client.on('connect', (connack) => this.onConnect(client, connack));
     client.on('close', () => this.onClose(client));
     client.on('reconnect', () => this.onReconnect(client));
@@ -192,12 +201,17 @@ class MqttClientTransport implements MqttTransport {
   async publish(topic: string, payload: Buffer | string, options: PublishOptions): Promise<void> {
     const invalid = unpublishableTopic(topic);
     if (invalid !== null) {
-      throw new TopicError(ErrorCodes.TOPIC_INVALID, `refusing to publish to ${JSON.stringify(topic)}: ${invalid}`);
+      throw new TopicError(
+        ErrorCodes.TOPIC_INVALID,
+        `refusing to publish to ${JSON.stringify(topic)}: ${invalid}`,
+      );
     }
     if (this.resuming !== undefined) await this.resuming.promise;
     const client = this.client;
     if (client === undefined || this.stopping !== undefined) {
-      throw new MqttError(ErrorCodes.MQTT_NOT_CONNECTED, 'mqtt transport is not running', { retryable: false });
+      throw new MqttError(ErrorCodes.MQTT_NOT_CONNECTED, 'mqtt transport is not running', {
+        retryable: false,
+      });
     }
     return this.send(client, topic, payload, options);
   }
@@ -282,19 +296,28 @@ class MqttClientTransport implements MqttTransport {
       client.subscribe([...this.subscriptions], { qos: 1 }, (error, granted) => {
         const refused = (granted ?? []).filter((grant) => grant.qos >= 0x80);
         for (const grant of refused) {
-          this.logger.error({ filter: grant.topic, reasonCode: grant.qos }, 'mqtt subscription refused by the broker');
+          this.logger.error(
+            { filter: grant.topic, reasonCode: grant.qos },
+            'mqtt subscription refused by the broker',
+          );
         }
         if (refused.length > 0 || (error && typeof (error as { code?: unknown }).code === 'number')) {
           const filters = refused.map((grant) => grant.topic).join(', ');
           reject(
-            new MqttError(ErrorCodes.MQTT_CONNECT, `broker refused the subscription(s) ${filters || '(unknown)'}`, {
-              retryable: false,
-              cause: error,
-            }),
+            new MqttError(
+              ErrorCodes.MQTT_CONNECT,
+              `broker refused the subscription(s) ${filters || '(unknown)'}`,
+              {
+                retryable: false,
+                cause: error,
+              },
+            ),
           );
         } else if (error) {
           const invalid = error.message.startsWith('Invalid topic');
-          reject(new MqttError(ErrorCodes.MQTT_CONNECT, error.message, { retryable: !invalid, cause: error }));
+          reject(
+            new MqttError(ErrorCodes.MQTT_CONNECT, error.message, { retryable: !invalid, cause: error }),
+          );
         } else {
           resolve();
         }
@@ -327,9 +350,13 @@ class MqttClientTransport implements MqttTransport {
       }
     }
     if (wasConnected) {
-      const reason = this.resuming !== undefined ? 'session resume' : (failure?.message ?? 'connection closed');
+      const reason =
+        this.resuming !== undefined ? 'session resume' : (failure?.message ?? 'connection closed');
       const level = this.resuming !== undefined ? 'info' : 'warn';
-      this.logger[level]({ reason, code: failure?.code, retryInMs: client.options.reconnectPeriod }, 'mqtt disconnected');
+      this.logger[level](
+        { reason, code: failure?.code, retryInMs: client.options.reconnectPeriod },
+        'mqtt disconnected',
+      );
       this.emit('disconnect', { reason });
       return;
     }
@@ -342,7 +369,9 @@ class MqttClientTransport implements MqttTransport {
         reason: failure?.message ?? 'connection closed before CONNACK',
         attempt: this.failedAttempts,
         retryInMs: client.options.reconnectPeriod,
-        ...(tlsProblem ? { hint: 'the broker certificate was not accepted; check mqtt.tls.ca and the host name' } : {}),
+        ...(tlsProblem
+          ? { hint: 'the broker certificate was not accepted; check mqtt.tls.ca and the host name' }
+          : {}),
       },
       'mqtt connect failed',
     );
@@ -392,11 +421,13 @@ class MqttClientTransport implements MqttTransport {
   }
 
   private async shutdown(announce: boolean): Promise<void> {
-    clearTimeout(this.redeliveryTimer);
+    this.inbound?.close();
     const first = this.firstConnect;
     this.firstConnect = undefined;
     first?.reject(
-      new MqttError(ErrorCodes.MQTT_CONNECT, 'mqtt transport stopped before the first connect', { retryable: false }),
+      new MqttError(ErrorCodes.MQTT_CONNECT, 'mqtt transport stopped before the first connect', {
+        retryable: false,
+      }),
     );
     const client = this.client;
     const wasConnected = this.currentState === 'connected';
@@ -408,18 +439,28 @@ class MqttClientTransport implements MqttTransport {
       }
       if (announce && client.connected) {
         try {
-          await withTimeout(this.send(client, this.statusTopic, OFFLINE, { qos: 1, retain: true }), OFFLINE_PUBLISH_TIMEOUT_MS);
+          await withTimeout(
+            this.send(client, this.statusTopic, OFFLINE, { qos: 1, retain: true }),
+            OFFLINE_PUBLISH_TIMEOUT_MS,
+          );
         } catch (error) {
-          this.logger.warn({ error: describe(error) }, 'mqtt offline status not acknowledged; the Last Will reports it');
+          this.logger.warn(
+            { error: describe(error) },
+            'mqtt offline status not acknowledged; the Last Will reports it',
+          );
         }
       }
       await this.end(client);
     }
     for (const fail of this.pendingPublishes) {
       fail(
-        new MqttError(ErrorCodes.MQTT_PUBLISH, 'mqtt transport stopped before the broker acknowledged the publish', {
-          retryable: true,
-        }),
+        new MqttError(
+          ErrorCodes.MQTT_PUBLISH,
+          'mqtt transport stopped before the broker acknowledged the publish',
+          {
+            retryable: true,
+          },
+        ),
       );
     }
     this.pendingPublishes.clear();
@@ -434,7 +475,10 @@ class MqttClientTransport implements MqttTransport {
     const graceful = client.connected;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.logger.warn({ timeoutMs: END_TIMEOUT_MS }, 'mqtt graceful disconnect timed out; closing the socket');
+        this.logger.warn(
+          { timeoutMs: END_TIMEOUT_MS },
+          'mqtt graceful disconnect timed out; closing the socket',
+        );
         client.stream.destroy();
         resolve();
       }, END_TIMEOUT_MS);
@@ -447,66 +491,29 @@ class MqttClientTransport implements MqttTransport {
 
   // ------------------------------------------------------------------ inbound
 
-  private handlePublish(client: MqttClient, packet: IPublishPacket, done: (error?: Error) => void): void {
-    const stream = client.stream;
-    const message = toInboundMessage(packet);
-    const handler = this.onMessage!;
-    this.inboundPending += 1;
-    // One at a time even across a reconnect: a new connection's packets wait for a handler still running.
-    this.handlerTail = this.handlerTail.then(async () => {
-      try {
-        await handler(message);
-      } catch (error) {
-        this.inboundPending -= 1;
-        this.lastHandledAt = performance.now();
-        this.logger.warn(
-          { topic: message.topic, qos: message.qos, dup: message.dup, error: describe(error) },
-          'inbound message not acknowledged; the broker redelivers it when the session resumes',
-        );
-        // MQTT.js skips the PUBACK when the handler passes an error, and moves on to the next packet.
-        done(error instanceof Error ? error : new Error(String(error)));
-        if (packet.qos > 0) this.scheduleRedelivery();
-        return;
-      }
-      this.inboundPending -= 1;
-      this.lastHandledAt = performance.now();
-      if (message.dup) this.redeliveryBackoff.reset();
-      // A PUBACK on a newer connection could acknowledge a different message that reuses the packet id;
-      // the resumed session redelivers this one instead [MQTT-4.4.0-1].
-      done(client.stream === stream ? undefined : new Error('connection replaced while the message was handled'));
-    });
-  }
-
-  /**
-   * A broker resends unacknowledged messages only when the session resumes [MQTT-4.4.0-1], and each one
-   * holds a Receive Maximum slot until then; enough rejections would stall the inbound stream for good.
-   */
-  private scheduleRedelivery(): void {
-    if (this.redeliveryTimer !== undefined || this.stopping !== undefined) return;
-    this.redeliveryTimer = setTimeout(() => this.resumeSession(), this.redeliveryBackoff.next());
-  }
-
-  private resumeSession(): void {
-    this.redeliveryTimer = undefined;
-    const client = this.client;
+  /** For the inbound dispatcher: true when the resume is under way or not needed any more. */
+  private resumeSession(client: MqttClient): boolean {
     // Not connected: the reconnect already under way resumes the session.
-    if (client === undefined || this.stopping !== undefined || !client.connected) return;
-    // Messages still in hand or just behind them would be redelivered too: wait for a lull.
-    const quietForMs = performance.now() - this.lastHandledAt;
-    if (this.inboundPending > 0 || quietForMs < REDELIVERY_QUIET_MS || Object.keys(client.outgoing).length > 0) {
-      this.redeliveryTimer = setTimeout(() => this.resumeSession(), REDELIVERY_QUIET_MS);
-      return;
-    }
+    if (client !== this.client || this.stopping !== undefined || !client.connected) return true;
+    // end() would wait for these acknowledgements with publishing refused meanwhile.
+    if (Object.keys(client.outgoing).length > 0) return false;
     this.logger.info('mqtt resuming the session so the broker redelivers unacknowledged messages');
     this.resuming = deferred();
-    // DISCONNECT keeps the session (its expiry still runs) and discards the Will, so no `offline` flaps.
+    // DISCONNECT keeps the session (its expiry still runs) and discards the Will [MQTT-3.1.2-10], so the
+    // status does not flap to `offline`; the stores are passed on because reconnect() would replace them.
     client.end(false);
     client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    return true;
   }
 
   // ------------------------------------------------------------------ outbound
 
-  private send(client: MqttClient, topic: string, payload: Buffer | string, options: PublishOptions): Promise<void> {
+  private send(
+    client: MqttClient,
+    topic: string,
+    payload: Buffer | string,
+    options: PublishOptions,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const fail = (error: Error): void => reject(error);
       this.pendingPublishes.add(fail);
@@ -514,22 +521,29 @@ class MqttClientTransport implements MqttTransport {
         this.protocolVersion === 5 && options.correlationData !== undefined
           ? { correlationData: options.correlationData }
           : undefined;
-      client.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false, properties }, (error) => {
-        this.pendingPublishes.delete(fail);
-        if (!error) {
-          resolve();
-          return;
-        }
-        const reasonCode = (error as { code?: unknown }).code;
-        const refused = typeof reasonCode === 'number';
-        reject(
-          new MqttError(
-            ErrorCodes.MQTT_PUBLISH,
-            refused ? `broker refused the publish to ${topic}: ${error.message}` : `publish to ${topic} failed: ${error.message}`,
-            { retryable: !refused || RETRYABLE_PUBACK_CODES.has(reasonCode), cause: error },
-          ),
-        );
-      });
+      client.publish(
+        topic,
+        payload,
+        { qos: options.qos, retain: options.retain ?? false, properties },
+        (error) => {
+          this.pendingPublishes.delete(fail);
+          if (!error) {
+            resolve();
+            return;
+          }
+          const reasonCode = (error as { code?: unknown }).code;
+          const refused = typeof reasonCode === 'number';
+          reject(
+            new MqttError(
+              ErrorCodes.MQTT_PUBLISH,
+              refused
+                ? `broker refused the publish to ${topic}: ${error.message}`
+                : `publish to ${topic} failed: ${error.message}`,
+              { retryable: !refused || RETRYABLE_PUBACK_CODES.has(reasonCode), cause: error },
+            ),
+          );
+        },
+      );
     });
   }
 
@@ -545,134 +559,6 @@ class MqttClientTransport implements MqttTransport {
 }
 
 // ------------------------------------------------------------------ helpers
-
-function streamBuilder(endpoint: Endpoint, config: MqttConfig, material: TlsMaterial): () => net.Socket {
-  return () => {
-    if (endpoint.kind === 'unix') return net.connect({ path: endpoint.path });
-    const socket = endpoint.tls
-      ? tls.connect({
-          host: endpoint.host,
-          port: endpoint.port,
-          servername: net.isIP(endpoint.host) === 0 ? endpoint.host : undefined,
-          ...material,
-          rejectUnauthorized: config.tls.rejectUnauthorized,
-        })
-      : net.connect({ host: endpoint.host, port: endpoint.port });
-    // Nagle's algorithm holds our small PUBLISH/PUBACK writes for the peer's delayed ACK (~30 ms p50 measured
-    // here). Set before the connect so it holds from the first packet of every connection, reconnects included.
-    socket.setNoDelay(true);
-    return socket;
-  };
-}
-
-async function readTlsMaterial(config: MqttConfig): Promise<TlsMaterial> {
-  const material: TlsMaterial = {};
-  for (const key of ['ca', 'cert', 'key'] as const) {
-    const file = config.tls[key];
-    if (file === null) continue;
-    try {
-      material[key] = await readFile(file);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-      throw new MqttError(ErrorCodes.MQTT_CONNECT, `cannot read mqtt.tls.${key} file ${file}: ${code}`, {
-        retryable: false,
-        cause: error,
-      });
-    }
-  }
-  return material;
-}
-
-function toInboundMessage(packet: IPublishPacket): InboundMessage {
-  const properties = packet.properties;
-  return {
-    topic: packet.topic,
-    payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
-    qos: packet.qos,
-    dup: packet.dup === true,
-    responseTopic: properties?.responseTopic,
-    correlationData: properties?.correlationData,
-    messageExpirySec: properties?.messageExpiryInterval,
-  };
-}
-
-/**
- * Mosquitto disconnects a client that publishes to such a topic, and MQTT.js re-sends the stored packet
- * first on every reconnect: one bad publish would keep the gateway offline until it restarts.
- */
-function unpublishableTopic(topic: string): string | null {
-  if (topic.length === 0) return 'empty topic [MQTT-4.7.3-1]';
-  if (topic.includes('+') || topic.includes('#')) return 'wildcard in a topic name [MQTT-3.3.2-2]';
-  if (topic.includes('\u0000')) return 'NUL in a topic name [MQTT-1.5.4-2]';
-  return null;
-}
-
-function parseBrokerUrl(url: string): Endpoint | string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `not a URL: use mqtt://host:port, mqtts://host:port or unix:///path/to/socket`;
-  }
-  if (parsed.username !== '' || parsed.password !== '') {
-    return 'credentials in the URL would end up in logs; use mqtt.username and mqtt.passwordFile';
-  }
-  switch (parsed.protocol) {
-    case 'unix:': {
-      const path = decodeURIComponent(parsed.pathname);
-      if (parsed.host !== '' || path === '' || path === '/') return 'a unix socket URL is unix:///absolute/path';
-      return { kind: 'unix', path };
-    }
-    case 'mqtt:':
-    case 'mqtts:': {
-      const secure = parsed.protocol === 'mqtts:';
-      const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-      if (host === '') return 'missing host';
-      const port = parsed.port === '' ? (secure ? 8883 : 1883) : Number(parsed.port);
-      return { kind: 'tcp', host, port, tls: secure };
-    }
-    default:
-      return `unsupported scheme ${parsed.protocol} (use mqtt:, mqtts: or unix:)`;
-  }
-}
-
-function validateConfig(config: MqttConfig, statusTopic: string): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const check = (ok: boolean, path: string, message: string): void => {
-    if (!ok) problems.push({ path, message });
-  };
-  check(config.protocolVersion === 4 || config.protocolVersion === 5, 'mqtt.protocolVersion', 'must be 4 or 5');
-  check(typeof config.clientId === 'string' && config.clientId.length > 0, 'mqtt.clientId', 'must be a non-empty string');
-  check(isInt(config.keepaliveSec, 0, 65_535), 'mqtt.keepaliveSec', 'must be an integer in [0, 65535] seconds');
-  check(isInt(config.sessionExpirySec, 0, 0xffff_ffff), 'mqtt.sessionExpirySec', 'must be an integer in [0, 2^32-1]');
-  check(isInt(config.receiveMaximum, 1, 65_535), 'mqtt.receiveMaximum', 'must be an integer in [1, 65535]');
-  check(isInt(config.connectTimeoutMs, 1, 600_000), 'mqtt.connectTimeoutMs', 'must be an integer in [1, 600000] ms');
-  check(isInt(config.reconnect.minMs, 1, 3_600_000), 'mqtt.reconnect.minMs', 'must be an integer in [1, 3600000] ms');
-  check(
-    isInt(config.reconnect.maxMs, config.reconnect.minMs, 3_600_000),
-    'mqtt.reconnect.maxMs',
-    'must be an integer in [reconnect.minMs, 3600000] ms',
-  );
-  check((config.tls.cert === null) === (config.tls.key === null), 'mqtt.tls', 'cert and key go together');
-  const usesTls = config.tls.ca !== null || config.tls.cert !== null;
-  check(!usesTls || config.url.startsWith('mqtts:'), 'mqtt.tls', 'TLS files are set but the URL is not mqtts://');
-  // [MQTT-3.1.2-22]: MQTT 3.1.1 sends a password only with a user name.
-  check(
-    !(config.protocolVersion === 4 && config.password !== null && config.username === null),
-    'mqtt.username',
-    'MQTT 3.1.1 needs a user name when a password is set',
-  );
-  check(unpublishableTopic(statusTopic) === null, 'gateway.id', `status topic ${JSON.stringify(statusTopic)} is invalid`);
-  return problems;
-}
-
-function isInt(value: number, min: number, max: number): boolean {
-  return Number.isInteger(value) && value >= min && value <= max;
-}
-
-function isTlsErrorCode(code: string): boolean {
-  return /CERT|SELF_SIGNED|UNABLE_TO_|^ERR_TLS_|^ERR_SSL_|^EPROTO$/.test(code);
-}
 
 function describe(error: unknown): { code?: string | number; message: string } {
   if (error instanceof Error) {

@@ -3,6 +3,11 @@
  * from the same verified model bytes. Runs go to an idle worker, input buffer transferred; when all are
  * busy they wait in a bounded FIFO. A worker that dies fails its run (retryable) and is respawned with
  * backoff; a pool with no worker left fails waiting runs instead of holding them.
+ *
+ * A worker is never terminated while it is inside onnxruntime (creating its session or running): with
+ * onnxruntime-node 1.30, terminating the thread then makes the binding throw a C++ Napi::Error that
+ * aborts the whole process (SIGABRT), and so does process.exit(). stop() therefore waits for in-flight
+ * native work to finish before it lets workers go; the caller must await it before exiting.
  */
 import { Worker } from 'node:worker_threads';
 import { ErrorCodes, ModelError } from '../daemon/errors.js';
@@ -11,7 +16,10 @@ import type { OnnxWorkerData, RunLayout, WorkerReply, WorkerRequest } from './on
 
 const WORKER_URL = new URL('./onnx-worker.js', import.meta.url);
 const WORKER_START_TIMEOUT_MS = 60_000;
-const WORKER_CLOSE_GRACE_MS = 2_000;
+/** How long stop() waits for a session creation or a run in progress before it gives up on that worker. */
+const NATIVE_DRAIN_MS = 30_000;
+/** How long an idle worker gets to release its session and exit before it is terminated. */
+const WORKER_CLOSE_GRACE_MS = 10_000;
 const RESPAWN_DELAYS_MS = [0, 100, 1_000, 5_000, 30_000];
 
 export type WorkerReady = Extract<WorkerReply, { type: 'ready' }>;
@@ -39,8 +47,16 @@ interface Job {
 interface Slot {
   index: number;
   worker: Worker | null;
-  state: 'starting' | 'idle' | 'busy' | 'down';
+  /**
+   * starting: creating its session (native). busy: running `runningId` (native). idle: waiting for work.
+   * closing: alive but taking no more work. down: no thread.
+   */
+  state: 'starting' | 'idle' | 'busy' | 'closing' | 'down';
+  /** The caller waiting on the run; null once answered, which stop() may do before the worker is done. */
   job: Job | null;
+  runningId: number | null;
+  /** Called when the worker leaves native code (session created or refused, run answered, thread gone). */
+  nativeWaiters: (() => void)[];
   onStarted: ((reply: WorkerReady) => void) | null;
   onStartFailed: ((error: ModelError) => void) | null;
   lastError: unknown;
@@ -72,7 +88,7 @@ export class OnnxWorkerPool {
   /** `input` (rows × width float32) is transferred to the worker unless it shares its buffer. */
   run(input: Float32Array, rows: number, layout: RunLayout): Promise<ModelResult> {
     if (this.state === 'stopped') return Promise.reject(this.closedError());
-    if (!this.slots.some((slot) => slot.state !== 'down')) return Promise.reject(this.noWorkerError());
+    if (!this.hasWorker()) return Promise.reject(this.noWorkerError());
     if (this.queue.length >= this.options.queueLimit) {
       return Promise.reject(
         new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: run queue full (more runs than concurrency)`, {
@@ -86,7 +102,10 @@ export class OnnxWorkerPool {
     });
   }
 
-  /** Idempotent. Fails waiting and running runs with IG_ERR_MODEL_CLOSED, releases sessions, ends threads. */
+  /**
+   * Idempotent. Answers waiting and running runs with IG_ERR_MODEL_CLOSED at once, then lets each worker
+   * finish its native work, release its session and exit.
+   */
   stop(): Promise<void> {
     this.stopping ??= this.stopOnce();
     return this.stopping;
@@ -115,12 +134,12 @@ export class OnnxWorkerPool {
       slot.onStarted = resolve;
       slot.onStartFailed = reject;
     });
+    // Only the caller stops waiting: the thread is inside session creation and must not be terminated.
     const timer = setTimeout(() => {
       this.failStart(
         slot,
         new ModelError(ErrorCodes.MODEL_LOAD, `${this.label}: worker did not start in time`),
       );
-      void worker.terminate();
     }, WORKER_START_TIMEOUT_MS);
     const clear = (): void => clearTimeout(timer);
     started.then(clear, clear);
@@ -129,6 +148,7 @@ export class OnnxWorkerPool {
       if (slot.worker === worker) slot.lastError = error;
     });
     worker.on('messageerror', (error) => {
+      // A reply could not be read; the worker sent it, so it is out of native code and safe to end.
       if (slot.worker !== worker) return;
       slot.lastError = error;
       void worker.terminate();
@@ -141,31 +161,38 @@ export class OnnxWorkerPool {
     if (slot.worker !== worker) return;
     switch (reply.type) {
       case 'ready': {
-        slot.state = 'idle';
+        slot.state = this.state === 'stopped' ? 'closing' : 'idle';
         slot.failures = 0;
         const resolve = slot.onStarted;
         slot.onStarted = slot.onStartFailed = null;
+        leftNative(slot);
         resolve?.(reply);
         this.dispatch();
         return;
       }
       case 'loadFailed': {
         const message = `${this.label}: onnxruntime refused the model: ${reply.error.message}`;
-        this.failStart(slot, new ModelError(ErrorCodes.MODEL_LOAD, message, { cause: reply.error }));
-        void worker.terminate();
+        const error = new ModelError(ErrorCodes.MODEL_LOAD, message, { cause: reply.error });
+        slot.state = 'closing';
+        slot.lastError = error;
+        leftNative(slot);
+        this.failStart(slot, error);
+        worker.postMessage({ type: 'close' } satisfies WorkerRequest);
         return;
       }
       case 'result':
       case 'runFailed': {
+        if (slot.runningId !== reply.id) return;
+        slot.runningId = null;
+        slot.state = this.state === 'stopped' ? 'closing' : 'idle';
+        leftNative(slot);
         const job = slot.job;
-        if (job === null || job.id !== reply.id) return;
         slot.job = null;
-        slot.state = 'idle';
         if (reply.type === 'result') {
-          job.resolve({ outputs: reply.outputs, inferenceMs: reply.inferenceMs });
+          job?.resolve({ outputs: reply.outputs, inferenceMs: reply.inferenceMs });
         } else {
           const message = `${this.label}: inference failed: ${reply.error.message}`;
-          job.reject(new ModelError(ErrorCodes.MODEL_RUN, message, { cause: reply.error }));
+          job?.reject(new ModelError(ErrorCodes.MODEL_RUN, message, { cause: reply.error }));
         }
         this.dispatch();
         return;
@@ -178,12 +205,14 @@ export class OnnxWorkerPool {
     slot.worker = null;
     const wasStarting = slot.state === 'starting';
     slot.state = 'down';
+    slot.runningId = null;
+    leftNative(slot);
     if (this.state === 'stopped') {
       this.failStart(slot, this.closedError());
       return;
     }
     const cause = slot.lastError ?? new Error(`worker exited with code ${code}`);
-    this.options.logger.error({ err: cause, worker: slot.index, code }, 'model worker died');
+    this.options.logger.error({ err: cause, worker: slot.index, code }, 'model worker exited');
     const job = slot.job;
     slot.job = null;
     job?.reject(
@@ -232,13 +261,20 @@ export class OnnxWorkerPool {
       const job = this.queue.shift()!;
       slot.state = 'busy';
       slot.job = job;
+      slot.runningId = job.id;
       const { id, input, rows, layout } = job;
       const request: WorkerRequest = { type: 'run', id, input, rows, layout };
       slot.worker.postMessage(request, [input.buffer as ArrayBuffer]);
     }
-    if (this.queue.length > 0 && !this.slots.some((slot) => slot.state !== 'down')) {
+    if (this.queue.length > 0 && !this.hasWorker()) {
       for (const job of this.queue.splice(0)) job.reject(this.noWorkerError());
     }
+  }
+
+  private hasWorker(): boolean {
+    return this.slots.some(
+      (slot) => slot.state === 'starting' || slot.state === 'idle' || slot.state === 'busy',
+    );
   }
 
   private async stopOnce(): Promise<void> {
@@ -252,9 +288,28 @@ export class OnnxWorkerPool {
         slot.job?.reject(closed);
         slot.job = null;
         this.failStart(slot, closed);
-        if (slot.worker !== null) await closeWorker(slot.worker);
+        if (slot.state === 'idle') slot.state = 'closing';
+        if (slot.worker !== null) await this.closeWorker(slot, slot.worker);
       }),
     );
+  }
+
+  private async closeWorker(slot: Slot, worker: Worker): Promise<void> {
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    if (slot.state === 'starting' || slot.state === 'busy') {
+      const left = new Promise<void>((resolve) => slot.nativeWaiters.push(resolve));
+      if (!(await settlesWithin(Promise.race([left, exited]), NATIVE_DRAIN_MS))) {
+        this.options.logger.error(
+          { worker: slot.index, waitedMs: NATIVE_DRAIN_MS },
+          'model worker is still inside onnxruntime; leaving it (ending it now would abort the process)',
+        );
+        worker.unref();
+        return;
+      }
+    }
+    if (slot.worker !== worker) return;
+    worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+    if (!(await settlesWithin(exited, WORKER_CLOSE_GRACE_MS))) await worker.terminate();
   }
 
   private closedError(): ModelError {
@@ -274,6 +329,8 @@ function newSlot(index: number): Slot {
     worker: null,
     state: 'down',
     job: null,
+    runningId: null,
+    nativeWaiters: [],
     onStarted: null,
     onStartFailed: null,
     lastError: null,
@@ -282,17 +339,21 @@ function newSlot(index: number): Slot {
   };
 }
 
-/** Asks the worker to release its session and exit; terminates it if it has not within the grace period. */
-async function closeWorker(worker: Worker): Promise<void> {
-  const exited = new Promise<'exited'>((resolve) => worker.once('exit', () => resolve('exited')));
-  worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+function leftNative(slot: Slot): void {
+  for (const wake of slot.nativeWaiters.splice(0)) wake();
+}
+
+/** true if `promise` settles within `ms`; the timer never outlives the wait. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const grace = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), WORKER_CLOSE_GRACE_MS);
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
   });
-  const outcome = await Promise.race([exited, grace]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') await worker.terminate();
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The buffer goes to the worker; copy first if it is shared or also holds someone else's data. */

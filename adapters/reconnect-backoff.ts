@@ -48,7 +48,11 @@ export class ReconnectBackoff {
       this.jitter === 'decorrelated'
         ? Math.min(this.maxMs, this.previousMs * DECORRELATED_MULTIPLIER)
         : Math.min(this.maxMs, this.minMs * FACTOR ** this.attempt);
-    const delay = clamp(Math.round(this.minMs + this.random() * (upper - this.minMs)), this.minMs, this.maxMs);
+    const delay = clamp(
+      Math.round(this.minMs + this.random() * (upper - this.minMs)),
+      this.minMs,
+      this.maxMs,
+    );
     // Stop counting once the cap is reached so FACTOR ** attempt never overflows to Infinity.
     if (upper < this.maxMs) this.attempt += 1;
     this.previousMs = delay;

@@ -12,7 +12,7 @@
  * Prints one JSON line (LoadResult) on stdout at the end.
  */
 import { parseArgs } from 'node:util';
-import type { IPublishPacket } from 'mqtt';
+import type { IClientPublishOptions, IPublishPacket } from 'mqtt';
 import { makeAtmEventGenerator } from './atm-event.js';
 import { connectNoDelay, whenConnected } from './mqtt-client.js';
 import { cpuSeconds, percentile } from './proc-stats.js';
@@ -114,12 +114,21 @@ const nextEvent = makeAtmEventGenerator(seed, terminals);
 const ids: string[] = new Array<string>(total);
 const topics: string[] = new Array<string>(total);
 const payloads: Buffer[] = new Array<Buffer>(total);
+const options: IClientPublishOptions[] = new Array<IClientPublishOptions>(total);
 const indexById = new Map<string, number>();
 for (let i = 0; i < total; i++) {
   const event = nextEvent(`${runTag}-${i}`);
   ids[i] = event.id;
   topics[i] = `${prefix}/${event.terminal}/tx`;
   payloads[i] = Buffer.from(JSON.stringify(event));
+  options[i] = {
+    qos: 1,
+    properties: {
+      responseTopic: replyTopic,
+      correlationData: Buffer.from(event.id),
+      messageExpiryInterval: expirySec,
+    },
+  };
   indexById.set(event.id, i);
 }
 const sentAt = new Float64Array(total).fill(NaN);
@@ -172,14 +181,6 @@ client.on('message', (_topic: string, payload: Buffer, packet: IPublishPacket) =
 await whenConnected(client);
 await client.subscribeAsync(replyTopic, { qos: 1 });
 
-const publishOptions = (i: number) => ({
-  qos: 1 as const,
-  properties: {
-    responseTopic: replyTopic,
-    correlationData: Buffer.from(ids[i]),
-    messageExpiryInterval: expirySec,
-  },
-});
 const onPublished = (err?: Error): void => {
   if (err) publishErrors++;
 };
@@ -211,7 +212,7 @@ function sendDue(resolve: () => void): void {
   while (next < total && scheduledAt[next] <= now) {
     if (next === warmupCount) markMeasureStart();
     sentAt[next] = now;
-    client.publish(topics[next], payloads[next], publishOptions(next), onPublished);
+    client.publish(topics[next], payloads[next], options[next], onPublished);
     next++;
     now = performance.now();
     if (now - sliceStart >= 1) {
@@ -298,5 +299,5 @@ const result: LoadResult = {
 };
 
 process.stdout.write(`${JSON.stringify(result)}\n`);
-await client.endAsync();
+await client.endAsync(true);
 process.exit(0);

@@ -81,14 +81,19 @@ export function ratiosTable(rows: RatioRow[]): string {
   );
 }
 
-/** Notes that make a step's numbers suspect: the generator fell behind, the broker talked to it, and so on. */
+/**
+ * Notes that make a step's numbers suspect (the generator fell behind its schedule, late replies), and a
+ * cross-check: at the same rate both systems get the same events, so when every event got a model answer
+ * the decision counts must match, or the two do not compute the same thing.
+ */
 export function warnings(results: LoadResult[]): string[] {
   const notes: string[] = [];
   for (const r of results) {
     const step = `${r.target} @ ${r.rate}/s`;
     if ((r.sendLagP99Ms ?? 0) > 5) {
       notes.push(
-        `${step}: the load generator ran up to ${fmt(r.sendLagP99Ms)} ms late (p99): the box is saturated`,
+        `${step}: the load generator sent up to ${fmt(r.sendLagP99Ms)} ms behind schedule (p99): ` +
+          'the box was busy and arrivals were burstier than the nominal rate',
       );
     }
     if (r.achievedRate < 0.95 * r.rate)
@@ -96,6 +101,21 @@ export function warnings(results: LoadResult[]): string[] {
     if (r.publishErrors > 0) notes.push(`${step}: ${r.publishErrors} publishes failed`);
     if (r.strays > 0)
       notes.push(`${step}: ${r.strays} replies to events this step did not send (late replies)`);
+  }
+  for (const rate of new Set(results.map((r) => r.rate))) {
+    const gateway = results.find((r) => r.rate === rate && r.target === 'gateway');
+    const bare = results.find((r) => r.rate === rate && r.target === 'bare');
+    if (!gateway || !bare) continue;
+    const complete = (r: LoadResult): boolean => r.answered === r.sent && r.fallbacks === 0;
+    if (!complete(gateway) || !complete(bare)) continue;
+    const keys = new Set([...Object.keys(gateway.decisions), ...Object.keys(bare.decisions)]);
+    const differs = [...keys].some((k) => (gateway.decisions[k] ?? 0) !== (bare.decisions[k] ?? 0));
+    if (differs) {
+      notes.push(
+        `${rate}/s: gateway and bare decided the same events differently ` +
+          `(gateway ${JSON.stringify(gateway.decisions)}, bare ${JSON.stringify(bare.decisions)})`,
+      );
+    }
   }
   return notes;
 }

@@ -27,14 +27,14 @@ const CONFIG_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([
  */
 export async function runGateway(config: InfergateConfig, logger: Logger): Promise<number> {
   const broker = config.broker.embedded.enabled
-    ? createEmbeddedBroker({ logger: logger.child({ component: 'broker' }), config: config.broker.embedded })
+    ? createEmbeddedBroker({ logger, config: config.broker.embedded })
     : undefined;
   const models = new Map<string, ModelRunner>();
   for (const [name, model] of Object.entries(config.models)) {
-    models.set(name, createOnnxModel({ logger: logger.child({ component: 'model', model: name }), model }));
+    models.set(name, createOnnxModel({ logger, model }));
   }
   const transport = createMqttTransport({
-    logger: logger.child({ component: 'mqtt' }),
+    logger,
     config: config.mqtt,
     statusTopic: `infergate/${config.gateway.id}/status`,
   });

@@ -14,14 +14,17 @@ import type {
   StateConfig,
 } from './types.js';
 import { ConfigProblems, childPath, isPlainObject, unknownKeyMessage } from './config-problems.js';
+import { mqttUrlProblem, patternProblem, textProblem } from './value-checks.js';
 import {
-  booleanProblem,
-  integerProblem,
-  oneOfProblem,
-  pathProblem,
-  patternProblem,
-  textProblem,
-} from './value-checks.js';
+  type SchemaNode,
+  boolKey,
+  enumKey,
+  intKey,
+  isLeaf,
+  leaf,
+  pathKey,
+  schemaLeaves,
+} from './schema-leaf.js';
 
 /** The fixed sections as convict holds them: `mqtt.clientId` may still be null (derived later). */
 export interface FixedSections {
@@ -32,133 +35,6 @@ export interface FixedSections {
   state: StateConfig;
   privacy: PrivacyConfig;
   log: { level: LogLevel };
-}
-
-type FormatName = 'infergate-int' | 'infergate-bool' | 'infergate-string' | 'infergate-optional-string';
-
-/** One config key. `check` returns why a (non-null) value is wrong, or null. */
-export interface SchemaLeaf {
-  doc: string;
-  default: unknown;
-  format: FormatName;
-  env: string;
-  nullable: boolean;
-  check: (value: unknown) => string | null;
-  /** Relative values are resolved against the config file's directory. */
-  isPath: boolean;
-}
-
-export interface SchemaNode {
-  [key: string]: SchemaNode | SchemaLeaf;
-}
-
-export function isLeaf(node: SchemaNode | SchemaLeaf): node is SchemaLeaf {
-  return Object.hasOwn(node, 'default');
-}
-
-// Coercion only turns strings that unambiguously spell a value into that value; anything else is left as
-// a string so the check reports it, instead of convict's `parseInt('12abc') === 12` or `'no' → true`.
-const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
-const TRUE_TEXT = new Set(['true', '1', 'yes', 'on']);
-const FALSE_TEXT = new Set(['false', '0', 'no', 'off']);
-
-function convictValidate(value: unknown, item: SchemaLeaf): void {
-  if (item.nullable && value === null) return;
-  const problem = item.check(value);
-  if (problem !== null) throw new Error(problem);
-}
-
-convict.addFormats({
-  'infergate-int': {
-    validate: convictValidate,
-    coerce: (text: string): unknown => (INTEGER_TEXT.test(text) ? Number(text.trim()) : text),
-  },
-  'infergate-bool': {
-    validate: convictValidate,
-    coerce: (text: string): unknown => {
-      const folded = text.trim().toLowerCase();
-      if (TRUE_TEXT.has(folded)) return true;
-      if (FALSE_TEXT.has(folded)) return false;
-      return text;
-    },
-  },
-  'infergate-string': { validate: convictValidate, coerce: (text: string): unknown => text },
-  // An empty environment variable means "not set" for the keys that may be null.
-  'infergate-optional-string': {
-    validate: convictValidate,
-    coerce: (text: string): unknown => (text === '' ? null : text),
-  },
-});
-
-interface LeafOptions {
-  doc: string;
-  env: string;
-  nullable?: boolean;
-  isPath?: boolean;
-}
-
-function intKey(options: LeafOptions, defaultValue: number | null, min: number, max: number): SchemaLeaf {
-  return leaf(options, defaultValue, 'infergate-int', (v) => integerProblem(v, min, max));
-}
-
-function enumKey<T>(options: LeafOptions, defaultValue: T, values: readonly T[]): SchemaLeaf {
-  const format: FormatName = typeof defaultValue === 'number' ? 'infergate-int' : 'infergate-string';
-  return leaf(options, defaultValue, format, (v) => oneOfProblem(v, values));
-}
-
-function boolKey(options: LeafOptions, defaultValue: boolean): SchemaLeaf {
-  return leaf(options, defaultValue, 'infergate-bool', booleanProblem);
-}
-
-function pathKey(options: LeafOptions, defaultValue: string | null): SchemaLeaf {
-  const format = options.nullable === true ? 'infergate-optional-string' : 'infergate-string';
-  return leaf({ ...options, isPath: true }, defaultValue, format, pathProblem);
-}
-
-function leaf(
-  options: LeafOptions,
-  defaultValue: unknown,
-  format: FormatName,
-  check: (value: unknown) => string | null,
-): SchemaLeaf {
-  return {
-    doc: options.doc,
-    default: defaultValue,
-    format,
-    env: options.env,
-    nullable: options.nullable ?? false,
-    check,
-    isPath: options.isPath ?? false,
-  };
-}
-
-const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'ssl', 'unix'];
-
-/** Never echoes the URL: it may carry credentials the user did not mean to print. */
-export function mqttUrlProblem(value: unknown): string | null {
-  const example = 'mqtt://127.0.0.1:1883 or unix:///run/mosquitto/mqtt.sock';
-  if (typeof value !== 'string' || value.length === 0) return `must be a URL such as ${example}`;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `must be a URL such as ${example}`;
-  }
-  const scheme = url.protocol.slice(0, -1);
-  if (!MQTT_SCHEMES.includes(scheme)) return `scheme must be one of: ${MQTT_SCHEMES.join(', ')}`;
-  if (url.username !== '' || url.password !== '') {
-    return 'must not contain credentials; use mqtt.username and mqtt.passwordFile';
-  }
-  if (url.search !== '' || url.hash !== '') return 'must not have a query or fragment';
-  if (scheme === 'unix') {
-    if (url.host !== '' || url.pathname.length <= 1) {
-      return 'a Unix socket URL must be unix:///absolute/path/to/socket';
-    }
-    return null;
-  }
-  if (url.hostname === '') return 'must name a host';
-  if (url.pathname !== '' && url.pathname !== '/') return 'must not have a path';
-  return null;
 }
 
 /** systemd sets STATE_DIRECTORY (colon-separated when the unit lists several) for `StateDirectory=`. */
@@ -351,17 +227,6 @@ export function fixedSchema(env: NodeJS.ProcessEnv): SchemaNode {
       level: enumKey({ doc: 'Log level.', env: 'INFERGATE_LOG_LEVEL' }, 'info', LOG_LEVELS),
     },
   };
-}
-
-/** Every leaf with its dotted path, in schema order. */
-export function schemaLeaves(node: SchemaNode, base = ''): { path: string; leaf: SchemaLeaf }[] {
-  const out: { path: string; leaf: SchemaLeaf }[] = [];
-  for (const [key, child] of Object.entries(node)) {
-    const path = childPath(base, key);
-    if (isLeaf(child)) out.push({ path, leaf: child });
-    else out.push(...schemaLeaves(child, path));
-  }
-  return out;
 }
 
 /**

@@ -57,3 +57,32 @@ export function pathProblem(value: unknown): string | null {
   if (value.length > 4096) return 'must be at most 4096 characters';
   return null;
 }
+
+const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'ssl', 'unix'];
+
+/** Never echoes the URL: it may carry credentials the user did not mean to print. */
+export function mqttUrlProblem(value: unknown): string | null {
+  const example = 'mqtt://127.0.0.1:1883 or unix:///run/mosquitto/mqtt.sock';
+  if (typeof value !== 'string' || value.length === 0) return `must be a URL such as ${example}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `must be a URL such as ${example}`;
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if (!MQTT_SCHEMES.includes(scheme)) return `scheme must be one of: ${MQTT_SCHEMES.join(', ')}`;
+  if (url.username !== '' || url.password !== '') {
+    return 'must not contain credentials; use mqtt.username and mqtt.passwordFile';
+  }
+  if (url.search !== '' || url.hash !== '') return 'must not have a query or fragment';
+  if (scheme === 'unix') {
+    if (url.host !== '' || url.pathname.length <= 1) {
+      return 'a Unix socket URL must be unix:///absolute/path/to/socket';
+    }
+    return null;
+  }
+  if (url.hostname === '') return 'must name a host';
+  if (url.pathname !== '' && url.pathname !== '/') return 'must not have a path';
+  return null;
+}

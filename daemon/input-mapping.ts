@@ -172,15 +172,15 @@ export function assertModelWidth(
 }
 
 /**
- * Own properties only, so `constructor` or `toString` never resolve through a prototype. An absent or null
- * step or leaf reads as absent; stepping through anything but a plain object is invalid.
+ * Own properties only, so `constructor` or `toString` never resolve through a prototype. An absent, null or
+ * undefined step or leaf reads as absent; stepping through anything but a non-array object is invalid.
  */
 function read(event: EventFields, field: CompiledField): unknown {
   const segments = field.segments;
   let node: unknown = event;
   for (let i = 0; i < segments.length; i++) {
-    if (typeof node !== 'object' || node === null || Array.isArray(node)) {
-      if (node === null) return ABSENT;
+    if (node === null || node === undefined) return ABSENT;
+    if (typeof node !== 'object' || Array.isArray(node)) {
       throw invalid(field, `${segments.slice(0, i).join('.')} must be an object, got ${describeType(node)}`);
     }
     const key = segments[i];
@@ -209,5 +209,6 @@ function isFloat32Finite(value: number): boolean {
 function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
 }

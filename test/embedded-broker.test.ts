@@ -128,8 +128,11 @@ t.test('port in use: BROKER_START with the address', async (t) => {
 
 t.test('invalid config is refused by the factory, before any I/O', async (t) => {
   t.throws(() => createEmbeddedBroker({ logger: memoryLogger().logger, config: embedded(70_000) }), ConfigError);
-  t.throws(
-    () => createEmbeddedBroker({ logger: memoryLogger().logger, config: { enabled: true, host: '', port: 0 } }),
-    { problems: [{ path: 'broker.embedded.host' }] },
-  );
+  let error: unknown;
+  try {
+    createEmbeddedBroker({ logger: memoryLogger().logger, config: { enabled: true, host: '', port: 0 } });
+  } catch (caught) {
+    error = caught;
+  }
+  t.match(error, { code: 'IG_ERR_CONFIG_INVALID', problems: [{ path: 'broker.embedded.host' }] });
 });

@@ -29,7 +29,11 @@ function plausibleRows(spec: SampleModelSpec, rows: number, seed: number): Float
   spec.features.forEach((feature, i) => {
     for (let r = 0; r < rows; r++) {
       const binary = feature.unit === 'one-hot' || feature.unit.startsWith('boolean');
-      const value = binary ? (random() < feature.mean ? 1 : 0) : feature.mean + feature.std * (random() * 4 - 2);
+      const value = binary
+        ? random() < feature.mean
+          ? 1
+          : 0
+        : feature.mean + feature.std * (random() * 4 - 2);
       out[r * spec.features.length + i] = Math.max(0, value);
     }
   });
@@ -76,7 +80,9 @@ t.test('atm-risk: the demo score rises with amount, distance and PIN tries', asy
   const names = ATM_RISK.features.map((f) => f.name);
   const typical = [60, 1, 0, 0, 14, 2, 1, 0, 0, 2, 120, 3, 1];
   const sweep = async (feature: string, values: number[]): Promise<number[]> => {
-    const input = new Float32Array(values.flatMap((v) => typical.map((x, i) => (names[i] === feature ? v : x))));
+    const input = new Float32Array(
+      values.flatMap((v) => typical.map((x, i) => (names[i] === feature ? v : x))),
+    );
     return Array.from((await model.run(input, values.length)).outputs);
   };
   const [base] = await sweep('amount', [60]);
@@ -119,7 +125,10 @@ t.test('inspection: softmax rows sum to 1, labels from the model card, nominal p
   const both = await model.run(new Float32Array([...nominal, ...hot]), 2);
   const argmax = (row: Float32Array): number => row.indexOf(Math.max(...row));
   t.equal(argmax(both.outputs.subarray(0, 4)), 0, 'nominal part → ok');
-  t.ok(both.outputs[0]! > 0.6 && both.outputs[0]! < 0.99, `nominal ok probability ${both.outputs[0]} not saturated`);
+  t.ok(
+    both.outputs[0]! > 0.6 && both.outputs[0]! < 0.99,
+    `nominal ok probability ${both.outputs[0]} not saturated`,
+  );
   t.equal(argmax(both.outputs.subarray(4, 8)), 2, 'hot part → thermal');
 });
 
@@ -164,7 +173,10 @@ t.test('run() input checks and state', async (t) => {
 
 t.test('the factory validates the config slice and does no I/O', async (t) => {
   const good = modelConfig({ path: '/nonexistent/model.onnx' });
-  t.doesNotThrow(() => createOnnxModel({ logger: silentLogger, model: good }), 'a missing file is load()’s business');
+  t.doesNotThrow(
+    () => createOnnxModel({ logger: silentLogger, model: good }),
+    'a missing file is load()’s business',
+  );
   const bad = { ...good, path: 'relative.onnx', workers: 0, threads: 1.5, sha256: 'abc' };
   try {
     createOnnxModel({ logger: silentLogger, model: bad });
@@ -172,7 +184,12 @@ t.test('the factory validates the config slice and does no I/O', async (t) => {
   } catch (error) {
     t.equal(codeOf(error), ErrorCodes.CONFIG_INVALID);
     const paths = (error as { problems: { path: string }[] }).problems.map((p) => p.path).sort();
-    t.same(paths, ['models.model.path', 'models.model.sha256', 'models.model.threads', 'models.model.workers']);
+    t.same(paths, [
+      'models.model.path',
+      'models.model.sha256',
+      'models.model.threads',
+      'models.model.workers',
+    ]);
   }
 });
 
@@ -202,5 +219,9 @@ t.test('model shapes: [N] runs per row, [batch, 2, N] is refused, label count mu
   writeFileSync(garbage, 'this is not a protobuf');
   const garbageModel = createOnnxModel({ logger: silentLogger, model: modelConfig({ path: garbage }) });
   await t.rejects(garbageModel.load(), { code: ErrorCodes.MODEL_LOAD });
-  await t.rejects(garbageModel.run(new Float32Array(4), 1), { code: ErrorCodes.MODEL_CLOSED }, 'failed load disposes');
+  await t.rejects(
+    garbageModel.run(new Float32Array(4), 1),
+    { code: ErrorCodes.MODEL_CLOSED },
+    'failed load disposes',
+  );
 });

@@ -45,7 +45,6 @@ t.test('decorrelated jitter grows from the previous delay, bounded by [min, max]
   const delays = Array.from({ length: 6 }, () => backoff.next());
   // 100 → up to 300 → up to 900 → capped 1000 → 100 + 0.5·900 → 100 (random 0) → up to 300
   t.same(delays, [300, 900, 1_000, 550, 100, 300]);
-  backoff.reset();
   t.equal(
     new ReconnectBackoff({ minMs: 100, maxMs: 1_000, jitter: 'decorrelated', random: () => 0 }).next(),
     100,
