@@ -20,7 +20,7 @@ const WORKER_START_TIMEOUT_MS = 60_000;
 const NATIVE_DRAIN_MS = 30_000;
 /** How long an idle worker gets to release its session and exit before it is terminated. */
 const WORKER_CLOSE_GRACE_MS = 10_000;
-const RESPAWN_DELAYS_MS = [0, 100, 1_000, 5_000, 30_000];
+const RESPAWN_DELAYS_MS = [0, 250, 1_000, 5_000, 30_000];
 
 export type WorkerReady = Extract<WorkerReply, { type: 'ready' }>;
 
@@ -238,11 +238,15 @@ export class OnnxWorkerPool {
     reject?.(error);
   }
 
+  /**
+   * The first respawn after a healthy run starts at once, so runs arriving meanwhile wait for it; a worker
+   * that keeps dying is retried with growing delays, during which runs fail fast (retryable).
+   */
   private scheduleRespawn(slot: Slot): void {
     if (slot.respawnTimer !== null) return;
     const delay = RESPAWN_DELAYS_MS[Math.min(slot.failures, RESPAWN_DELAYS_MS.length - 1)]!;
     slot.failures++;
-    slot.respawnTimer = setTimeout(() => {
+    const respawn = (): void => {
       slot.respawnTimer = null;
       if (this.state !== 'running') return;
       // A failed start ends in the worker's exit, and onExit schedules the next attempt.
@@ -250,7 +254,9 @@ export class OnnxWorkerPool {
         () => this.options.logger.info({ worker: slot.index }, 'model worker respawned'),
         () => undefined,
       );
-    }, delay);
+    };
+    if (delay === 0) respawn();
+    else slot.respawnTimer = setTimeout(respawn, delay);
   }
 
   private dispatch(): void {

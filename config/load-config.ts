@@ -225,8 +225,8 @@ function crossSectionChecks(
     );
   }
   const scheme = typeof mqtt.url === 'string' ? mqtt.url.split(':')[0] : '';
-  if ((mqtt.tls.ca !== null || mqtt.tls.cert !== null) && scheme !== 'mqtts' && scheme !== 'ssl') {
-    problems.add('mqtt.tls', 'TLS files are set but mqtt.url is not mqtts:// (or ssl://)');
+  if ((mqtt.tls.ca !== null || mqtt.tls.cert !== null) && scheme !== 'mqtts') {
+    problems.add('mqtt.tls', 'TLS files are set but mqtt.url is not mqtts://');
   }
   // MQTT 3.1.1 has no password without a user name [MQTT-3.1.2-22].
   if (mqtt.protocolVersion === 4 && mqtt.passwordFile !== null && mqtt.username === null) {

@@ -63,7 +63,7 @@ export function fixedSchema(env: NodeJS.ProcessEnv): SchemaNode {
     mqtt: {
       url: leaf(
         {
-          doc: 'Broker URL: mqtt://, mqtts://, tcp://, ssl:// host[:port], or unix:///path.',
+          doc: 'Broker URL: mqtt:// or mqtts:// host[:port], or unix:///path.',
           env: 'INFERGATE_MQTT_URL',
         },
         'mqtt://127.0.0.1:1883',

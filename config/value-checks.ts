@@ -58,7 +58,7 @@ export function pathProblem(value: unknown): string | null {
   return null;
 }
 
-const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'ssl', 'unix'];
+const MQTT_SCHEMES = ['mqtt', 'mqtts', 'unix'];
 
 /** Never echoes the URL: it may carry credentials the user did not mean to print. */
 export function mqttUrlProblem(value: unknown): string | null {

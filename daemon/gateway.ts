@@ -1,9 +1,12 @@
 import type { InfergateConfig } from '../config/types.js';
 import { answerMessage, type Answer } from './answer.js';
 import { MODEL_SHA_PREFIX_LENGTH } from './decision-message.js';
-import { ErrorCodes, InputError, isInfergateError, TopicError } from './errors.js';
+import { ErrorCodes, type InputError, type TopicError } from './errors.js';
 import { eventIdOf, sha256Hex } from './event-identity.js';
 import { Inbox, type StoredEvent } from './inbox.js';
+import { inputProblem } from './input-problem.js';
+import { Outbox } from './outbox.js';
+import { recoverInbox } from './recovery.js';
 import { jobKey, type Job } from './job.js';
 import { compilePipeline, type Pipeline } from './pipeline.js';
 import type {
@@ -16,7 +19,7 @@ import type {
   PayloadDecoder,
 } from './ports.js';
 import { systemClock } from './ports.js';
-import { replyTopicFor, templateTopic } from './reply-target.js';
+import { replyTopicFor, replyTopicForStored, templateTopic } from './reply-target.js';
 import { Scheduler, type JobOutcome } from './scheduler.js';
 
 export interface GatewayDeps {
@@ -32,10 +35,8 @@ export interface GatewayDeps {
 export interface GatewayCounters {
   received: number;
   redelivered: number;
+  /** By reason. */
   decided: Record<string, number>;
-  deadLetters: number;
-  lateModelResults: number;
-  publishFailures: number;
 }
 
 /** Bound on how long `stop()` waits for in-flight events and unacknowledged publishes, ms. */
@@ -53,11 +54,10 @@ export class Gateway {
   private readonly log: Logger;
   private readonly jobs = new Map<string, Job>();
   private readonly pipelines: Pipeline[] = [];
-  private readonly deadLetterTopic: string;
   private inbox: Inbox | undefined;
+  private outbox: Outbox | undefined;
   private scheduler: Scheduler | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
-  private publishesInFlight = 0;
   private draining = false;
   private started = false;
   private stopping: Promise<void> | undefined;
@@ -65,16 +65,12 @@ export class Gateway {
     received: 0,
     redelivered: 0,
     decided: {},
-    deadLetters: 0,
-    lateModelResults: 0,
-    publishFailures: 0,
   };
 
   constructor(deps: GatewayDeps) {
     this.deps = deps;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.logger.child({ component: 'gateway' });
-    this.deadLetterTopic = `infergate/${deps.config.gateway.id}/deadletter`;
   }
 
   get ready(): boolean {
@@ -85,6 +81,13 @@ export class Gateway {
   async start(): Promise<void> {
     const { config } = this.deps;
     this.inbox = Inbox.open(config.state, { keepInput: config.privacy.keepInput });
+    this.outbox = new Outbox({
+      transport: this.deps.transport,
+      inbox: this.inbox,
+      logger: this.log,
+      clock: this.clock,
+      config,
+    });
     this.pruneRetention();
     await this.loadModels();
     this.scheduler = new Scheduler({
@@ -99,7 +102,9 @@ export class Gateway {
     }
     for (const pipelineConfig of config.pipelines) {
       const runner = this.deps.models.get(pipelineConfig.model)!;
-      this.pipelines.push(compilePipeline(pipelineConfig, runner, this.deps.decoders[pipelineConfig.decoder]));
+      this.pipelines.push(
+        compilePipeline(pipelineConfig, runner, this.deps.decoders[pipelineConfig.decoder]),
+      );
     }
     const subscriptions = [...new Set(config.pipelines.map((p) => p.subscribe))];
     await this.deps.transport.start(subscriptions, (message) => this.onMessage(message));
@@ -125,9 +130,9 @@ export class Gateway {
     const drained = await waitFor(() => this.jobs.size === 0, DRAIN_TIMEOUT_MS);
     this.scheduler?.close();
     const remaining = Math.max(DRAIN_TIMEOUT_MS - (this.clock.monotonic() - drainStart), 200);
-    const published = await waitFor(() => this.publishesInFlight === 0, remaining);
+    const published = await waitFor(() => (this.outbox?.inFlight ?? 0) === 0, remaining);
     this.log.info(
-      { drained, published, inflight: this.jobs.size, unacked: this.publishesInFlight },
+      { drained, published, inflight: this.jobs.size, unacked: this.outbox?.inFlight ?? 0 },
       'intake stopped; disconnecting',
     );
     for (const job of this.jobs.values()) clearTimeout(job.deadlineTimer);
@@ -179,7 +184,16 @@ export class Gateway {
     this.counters.received += 1;
     const route = this.route(message.topic);
     if (route === undefined) {
-      this.deadLetter(ErrorCodes.TOPIC_NOT_ALLOWED, 'no pipeline matches the topic', message, undefined);
+      this.outbox!.deadLetter(
+        ErrorCodes.TOPIC_NOT_ALLOWED,
+        'no pipeline matches the topic',
+        message,
+        sha256Hex(message.payload),
+        {
+          pipeline: null,
+          eventId: null,
+        },
+      );
       return;
     }
     const { pipeline, captures } = route;
@@ -189,13 +203,13 @@ export class Gateway {
     try {
       fields = pipeline.decoder(message.payload);
     } catch (error) {
-      problem = asInputProblem(error);
+      problem = inputProblem(error);
     }
     let eventId: string;
     try {
       eventId = eventIdOf(fields, message.correlationData, sha256);
     } catch (error) {
-      problem ??= asInputProblem(error);
+      problem ??= inputProblem(error);
       eventId = eventIdOf(undefined, message.correlationData, sha256);
     }
 
@@ -209,7 +223,7 @@ export class Gateway {
     try {
       replyTopic = replyTopicFor(pipeline, message, captures);
     } catch (error) {
-      problem ??= asInputProblem(error);
+      problem ??= inputProblem(error);
       replyTopic = safeTemplateTopic(pipeline, captures);
     }
     let row: Float32Array | undefined;
@@ -218,7 +232,7 @@ export class Gateway {
       try {
         pipeline.mapping.fill(fields!, row, 0);
       } catch (error) {
-        problem = asInputProblem(error);
+        problem = inputProblem(error);
       }
     }
 
@@ -242,10 +256,19 @@ export class Gateway {
         reason: 'invalid_input',
         error: problem,
       };
-      const record = this.record(pipeline, eventId, answer, this.clock.monotonic() - receivedMono, replyTopic);
+      const record = this.record(
+        pipeline,
+        eventId,
+        answer,
+        this.clock.monotonic() - receivedMono,
+        replyTopic,
+      );
       inbox.insertDecided(event, record);
-      this.deadLetter(problem.code, problem.message, message, pipeline, eventId, sha256);
-      this.publishDecision(pipeline.config.name, eventId, replyTopic, record.message, event.correlation);
+      this.outbox!.deadLetter(problem.code, problem.message, message, sha256, {
+        pipeline: pipeline.config.name,
+        eventId,
+      });
+      this.outbox!.decision(pipeline.config.name, eventId, replyTopic, record.message, event.correlation);
       return;
     }
     inbox.insert(event);
@@ -292,7 +315,12 @@ export class Gateway {
   }
 
   /** The same id again: answer from the decision log, never infer twice. */
-  private onRedelivery(pipeline: Pipeline, stored: StoredEvent, message: InboundMessage, captures: string[]): void {
+  private onRedelivery(
+    pipeline: Pipeline,
+    stored: StoredEvent,
+    message: InboundMessage,
+    captures: string[],
+  ): void {
     this.counters.redelivered += 1;
     if (stored.state === 'pending' || stored.message === null) return; // still being decided; one answer follows
     let replyTopic: string | null;
@@ -301,8 +329,11 @@ export class Gateway {
     } catch {
       replyTopic = stored.replyTopic;
     }
-    this.log.debug({ pipeline: pipeline.config.name, id: stored.eventId }, 'redelivery answered from the log');
-    this.publishDecision(
+    this.log.debug(
+      { pipeline: pipeline.config.name, id: stored.eventId },
+      'redelivery answered from the log',
+    );
+    this.outbox!.decision(
       pipeline.config.name,
       stored.eventId,
       replyTopic,
@@ -315,10 +346,7 @@ export class Gateway {
   // ------------------------------------------------------------------ answers
 
   private onOutcome(job: Job, outcome: JobOutcome): void {
-    if (job.answered) {
-      this.counters.lateModelResults += 1;
-      return;
-    }
+    if (job.answered) return;
     job.answered = true;
     clearTimeout(job.deadlineTimer);
     this.jobs.delete(job.key);
@@ -329,7 +357,10 @@ export class Gateway {
         const result = pipeline.rules.decide(outcome.outputs, outcome.offset);
         answer = { ...result, source: 'model', reason: 'ok' };
       } catch (error) {
-        this.log.error({ err: error, pipeline: pipeline.config.name }, 'decision rules failed on model output');
+        this.log.error(
+          { err: error, pipeline: pipeline.config.name },
+          'decision rules failed on model output',
+        );
         answer = fallbackAnswer(pipeline, 'model_error');
       }
     } else {
@@ -338,7 +369,13 @@ export class Gateway {
         this.log.debug({ pipeline: pipeline.config.name, id: job.eventId }, 'deadline reached: fallback');
       }
     }
-    const record = this.record(pipeline, job.eventId, answer, this.clock.monotonic() - job.receivedMono, job.replyTopic);
+    const record = this.record(
+      pipeline,
+      job.eventId,
+      answer,
+      this.clock.monotonic() - job.receivedMono,
+      job.replyTopic,
+    );
     let first: boolean;
     try {
       first = this.inbox!.decide(pipeline.config.name, job.eventId, record);
@@ -347,10 +384,23 @@ export class Gateway {
       this.log.error({ err: error, pipeline: pipeline.config.name }, 'could not record the decision');
       first = true;
     }
-    if (first) this.publishDecision(pipeline.config.name, job.eventId, job.replyTopic, record.message, job.correlation);
+    if (first)
+      this.outbox!.decision(
+        pipeline.config.name,
+        job.eventId,
+        job.replyTopic,
+        record.message,
+        job.correlation,
+      );
   }
 
-  private record(pipeline: Pipeline, eventId: string, answer: Answer, latencyMs: number, replyTopic: string | null) {
+  private record(
+    pipeline: Pipeline,
+    eventId: string,
+    answer: Answer,
+    latencyMs: number,
+    replyTopic: string | null,
+  ) {
     const decidedAt = this.clock.now();
     const message = answerMessage({
       eventId,
@@ -374,131 +424,63 @@ export class Gateway {
     };
   }
 
-  private publishDecision(
-    pipeline: string,
-    eventId: string,
-    topic: string | null,
-    message: string,
-    correlation: Buffer | null,
-    alreadyPublished = false,
-  ): void {
-    if (topic === null) return;
-    this.publishesInFlight += 1;
-    const options = correlation === null ? { qos: 1 as const } : { qos: 1 as const, correlationData: correlation };
-    this.deps.transport.publish(topic, message, options).then(
-      () => {
-        this.publishesInFlight -= 1;
-        if (!alreadyPublished) this.inbox!.markPublished(pipeline, eventId);
-      },
-      (error: unknown) => {
-        // The row stays `decided`: the next start publishes it again under the same id.
-        this.publishesInFlight -= 1;
-        this.counters.publishFailures += 1;
-        this.log.error({ err: error, pipeline, id: eventId }, 'decision publish failed');
-      },
-    );
-  }
-
-  private deadLetter(
-    code: string,
-    reason: string,
-    message: InboundMessage,
-    pipeline: Pipeline | undefined,
-    eventId?: string,
-    sha256 = sha256Hex(message.payload),
-  ): void {
-    this.counters.deadLetters += 1;
-    const record: Record<string, unknown> = {
-      code,
-      reason,
-      pipeline: pipeline?.config.name ?? null,
-      id: eventId ?? null,
-      topic: message.topic,
-      size: message.payload.length,
-      sha256,
-      ts: new Date(this.clock.now()).toISOString(),
-      gateway: this.deps.config.gateway.id,
-    };
-    if (this.deps.config.privacy.deadLetterPayload) record.payloadBase64 = message.payload.toString('base64');
-    this.log.warn(
-      { code, pipeline: record.pipeline, topic: message.topic, size: record.size, sha256: sha256.slice(0, 16) },
-      'event dead-lettered',
-    );
-    this.deps.transport.publish(this.deadLetterTopic, JSON.stringify(record), { qos: 1 }).catch((error: unknown) => {
-      this.log.error({ err: error }, 'dead-letter publish failed');
-    });
-  }
-
   // ------------------------------------------------------------------ recovery
 
-  /** Finishes what a previous run left: re-publishes decided rows, infers or expires pending ones. */
   private recover(): void {
-    const inbox = this.inbox!;
-    const unpublished = inbox.unpublished();
-    for (const row of unpublished) {
-      this.publishDecision(row.pipeline, row.eventId, row.replyTopic, row.message!, row.correlation);
-    }
-    let resumed = 0;
-    let expired = 0;
-    const pending = inbox.pending();
-    for (const row of pending) {
-      const key = jobKey(row.pipeline, row.eventId);
-      if (this.jobs.has(key)) continue;
-      const pipeline = this.pipelines.find((p) => p.config.name === row.pipeline);
-      if (pipeline === undefined) {
-        this.log.warn({ pipeline: row.pipeline, id: row.eventId }, 'pending event of a removed pipeline left as is');
-        continue;
-      }
-      const now = this.clock.now();
-      const mono = this.clock.monotonic();
-      const receivedMono = mono - (now - row.receivedAt);
-      if (now - row.receivedAt > pipeline.config.maxEventAgeMs || row.payload === null) {
-        expired += 1;
-        const answer = fallbackAnswer(pipeline, 'expired');
-        const record = this.record(pipeline, row.eventId, answer, now - row.receivedAt, row.replyTopic ?? this.storedReplyTopic(pipeline, row));
-        if (inbox.decide(row.pipeline, row.eventId, record)) {
-          this.publishDecision(row.pipeline, row.eventId, record.replyTopic, record.message, row.correlation);
+    const outbox = this.outbox!;
+    const result = recoverInbox({
+      inbox: this.inbox!,
+      pipelines: this.pipelines,
+      clock: this.clock,
+      logger: this.log,
+      isActive: (pipeline, eventId) => this.jobs.has(jobKey(pipeline, eventId)),
+      republish: (stored) =>
+        outbox.decision(
+          stored.pipeline,
+          stored.eventId,
+          stored.replyTopic,
+          stored.message!,
+          stored.correlation,
+        ),
+      finish: (pipeline, stored, answer) => {
+        const age = this.clock.now() - stored.receivedAt;
+        const record = this.record(
+          pipeline,
+          stored.eventId,
+          answer,
+          age,
+          replyTopicForStored(pipeline, stored),
+        );
+        if (this.inbox!.decide(stored.pipeline, stored.eventId, record)) {
+          outbox.decision(
+            stored.pipeline,
+            stored.eventId,
+            record.replyTopic,
+            record.message,
+            stored.correlation,
+          );
         }
-        continue;
-      }
-      const rowData = new Float32Array(pipeline.mapping.width);
-      try {
-        pipeline.mapping.fill(pipeline.decoder(row.payload), rowData, 0);
-      } catch (error) {
-        // The pipeline's mapping changed since the event was accepted.
-        const answer: Answer = { ...fallbackAnswer(pipeline, 'invalid_input'), error: asInputProblem(error) };
-        const record = this.record(pipeline, row.eventId, answer, now - row.receivedAt, this.storedReplyTopic(pipeline, row));
-        if (inbox.decide(row.pipeline, row.eventId, record)) {
-          this.publishDecision(row.pipeline, row.eventId, record.replyTopic, record.message, row.correlation);
-        }
-        continue;
-      }
-      resumed += 1;
-      // The original budget is spent; a recovered event gets a fresh one rather than an instant fallback.
-      this.admit(pipeline, row.eventId, row.receivedAt, receivedMono, mono + pipeline.config.budgetMs, rowData, {
-        replyTopic: this.storedReplyTopic(pipeline, row),
-        correlation: row.correlation,
-      });
-    }
-    if (unpublished.length > 0 || pending.length > 0) {
-      this.log.info({ republished: unpublished.length, resumed, expired }, 'recovered events from the inbox');
-    }
-  }
-
-  private storedReplyTopic(pipeline: Pipeline, row: StoredEvent): string | null {
-    const message: InboundMessage = {
-      topic: row.topic,
-      payload: Buffer.alloc(0),
-      qos: 1,
-      dup: false,
-      responseTopic: row.responseTopic ?? undefined,
-      correlationData: row.correlation ?? undefined,
-      messageExpirySec: undefined,
-    };
-    try {
-      return replyTopicFor(pipeline, message, pipeline.match(row.topic) ?? []);
-    } catch {
-      return null;
+      },
+      resume: (pipeline, stored, row) => {
+        const now = this.clock.now();
+        const mono = this.clock.monotonic();
+        // The original budget is spent; a recovered event gets a fresh one rather than an instant fallback.
+        this.admit(
+          pipeline,
+          stored.eventId,
+          stored.receivedAt,
+          mono - (now - stored.receivedAt),
+          mono + pipeline.config.budgetMs,
+          row,
+          {
+            replyTopic: replyTopicForStored(pipeline, stored),
+            correlation: stored.correlation,
+          },
+        );
+      },
+    });
+    if (result.republished + result.resumed + result.expired > 0) {
+      this.log.info(result, 'recovered events from the inbox');
     }
   }
 
@@ -515,13 +497,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
 function fallbackAnswer(pipeline: Pipeline, reason: Answer['reason']): Answer {
   return { decision: pipeline.config.fallback, score: null, scores: null, source: 'fallback', reason };
-}
-
-function asInputProblem(error: unknown): InputError | TopicError {
-  if (error instanceof InputError || error instanceof TopicError) return error;
-  // Anything else is a decoder or mapping fault: the event is still answered, never left unacknowledged.
-  const message = isInfergateError(error) ? error.message : 'the event could not be decoded';
-  return new InputError(ErrorCodes.INPUT_FIELD_INVALID, message, undefined, { cause: error });
 }
 
 function safeTemplateTopic(pipeline: Pipeline, captures: string[]): string | null {

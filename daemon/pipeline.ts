@@ -17,7 +17,11 @@ export interface Pipeline {
   match(topic: string): string[] | null;
 }
 
-export function compilePipeline(config: PipelineConfig, model: ModelRunner, decoder: PayloadDecoder): Pipeline {
+export function compilePipeline(
+  config: PipelineConfig,
+  model: ModelRunner,
+  decoder: PayloadDecoder,
+): Pipeline {
   const mapping = compileInputMapping(config.input);
   assertModelWidth(mapping, model.info.inputWidth, config.name);
   const rules = compileDecisionRules(config.decide, model.info.outputWidth, model.info.labels);

@@ -40,3 +40,18 @@ function checkedResponseTopic(pipeline: Pipeline, responseTopic: string): string
   }
   return responseTopic;
 }
+
+/** The reply topic of an event read back from the inbox, or null when it no longer passes the checks. */
+export function replyTopicForStored(
+  pipeline: Pipeline,
+  stored: { topic: string; responseTopic: string | null },
+): string | null {
+  const captures = pipeline.match(stored.topic) ?? [];
+  try {
+    return stored.responseTopic === null
+      ? templateTopic(pipeline, captures)
+      : checkedResponseTopic(pipeline, stored.responseTopic);
+  } catch {
+    return null;
+  }
+}

@@ -179,7 +179,11 @@ class ModelLane {
           if (job.answered) {
             this.lateResults += 1;
             this.deps.logger.debug(
-              { pipeline: job.pipeline.config.name, id: job.eventId, lateByMs: round(this.deps.clock.monotonic() - job.deadlineMono) },
+              {
+                pipeline: job.pipeline.config.name,
+                id: job.eventId,
+                lateByMs: round(this.deps.clock.monotonic() - job.deadlineMono),
+              },
               'late model result dropped: the fallback was already published',
             );
             continue;

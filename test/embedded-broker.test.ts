@@ -127,7 +127,10 @@ t.test('port in use: BROKER_START with the address', async (t) => {
 });
 
 t.test('invalid config is refused by the factory, before any I/O', async (t) => {
-  t.throws(() => createEmbeddedBroker({ logger: memoryLogger().logger, config: embedded(70_000) }), ConfigError);
+  t.throws(
+    () => createEmbeddedBroker({ logger: memoryLogger().logger, config: embedded(70_000) }),
+    ConfigError,
+  );
   let error: unknown;
   try {
     createEmbeddedBroker({ logger: memoryLogger().logger, config: { enabled: true, host: '', port: 0 } });

@@ -55,12 +55,16 @@ t.test('kill -9 mid-stream, restart: every event answered, one decision per id',
     const id = reply.body.id as string;
     t.equal(reply.correlation, id, 'correlation data matches the id');
     const decisions = byId.get(id) ?? new Set<string>();
-    decisions.add(JSON.stringify([reply.body.decision, reply.body.source, reply.body.reason, reply.body.score]));
+    decisions.add(
+      JSON.stringify([reply.body.decision, reply.body.source, reply.body.reason, reply.body.score]),
+    );
     byId.set(id, decisions);
   }
   const unanswered = ids.filter((id) => !byId.has(id));
   t.same(unanswered, [], 'no event lost');
   const conflicting = [...byId].filter(([, decisions]) => decisions.size !== 1).map(([id]) => id);
   t.same(conflicting, [], 'a redelivered id always carries the same decision');
-  t.comment(`${inbox.replies.length} replies for ${total} events (${inbox.replies.length - byId.size} repeats of a stored decision)`);
+  t.comment(
+    `${inbox.replies.length} replies for ${total} events (${inbox.replies.length - byId.size} repeats of a stored decision)`,
+  );
 });

@@ -1,6 +1,14 @@
 import { createServer } from 'node:net';
 import t from 'tap';
-import { atmEvent, collector, publisher, startGateway, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
+import {
+  atmEvent,
+  collector,
+  publisher,
+  startGateway,
+  tempDir,
+  testConfig,
+  writeConfig,
+} from './helpers/gateway-process.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

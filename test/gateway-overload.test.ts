@@ -1,36 +1,59 @@
 import t from 'tap';
 import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
 import { slowPipelineConfig } from './helpers/slow-pipeline.js';
-import { atmEvent, collector, publisher, sleep, startGateway, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
+import {
+  atmEvent,
+  collector,
+  publisher,
+  sleep,
+  startGateway,
+  tempDir,
+  testConfig,
+  writeConfig,
+} from './helpers/gateway-process.js';
 
-t.test('overload: events that cannot be served in time are answered overload at once; each id once', async (t) => {
-  if (!requireMosquitto(t)) return;
-  const broker = await startMosquitto();
-  t.teardown(() => broker.stop());
-  const dir = tempDir(t);
-  // A budget the slow model meets for one event at a time, but not for a burst.
-  const slow = await slowPipelineConfig(dir, { budgetMs: 2500, maxQueue: 2 });
-  await startGateway(t, writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state`, ...slow })));
-  const inbox = await collector(t, broker.url, ['atm/+/decision']);
-  const pub = await publisher(t, broker.url);
+t.test(
+  'overload: events that cannot be served in time are answered overload at once; each id once',
+  async (t) => {
+    if (!requireMosquitto(t)) return;
+    const broker = await startMosquitto();
+    t.teardown(() => broker.stop());
+    const dir = tempDir(t);
+    // A budget the slow model meets for one event at a time, but not for a burst.
+    const slow = await slowPipelineConfig(dir, { budgetMs: 2500, maxQueue: 2 });
+    await startGateway(
+      t,
+      writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state`, ...slow })),
+    );
+    const inbox = await collector(t, broker.url, ['atm/+/decision']);
+    const pub = await publisher(t, broker.url);
 
-  const n = 20;
-  const sentAt = performance.now();
-  await Promise.all(
-    Array.from({ length: n }, (_, i) => pub.publishAsync('atm/T1/tx', JSON.stringify(atmEvent(`burst-${i}`)), { qos: 1 })),
-  );
-  await inbox.waitFor(n, 15000);
-  await sleep(300);
-  const replies = inbox.replies;
-  const ids = new Set(replies.map((r) => r.body.id));
-  t.equal(ids.size, n, 'every event answered');
-  t.equal(replies.length, n, 'exactly once each');
-  const overload = replies.filter((r) => r.body.reason === 'overload');
-  t.ok(overload.length >= n - 4, `${overload.length} answered overload`);
-  t.ok(replies.some((r) => r.body.source === 'model'), 'the ones that fit got a model decision');
-  for (const reply of overload) {
-    t.equal(reply.body.source, 'fallback');
-    t.ok((reply.body.latencyMs as number) < 100, `overload answered at once (${String(reply.body.latencyMs)} ms)`);
-  }
-  t.comment(`burst answered in ${Math.round(performance.now() - sentAt)} ms`);
-});
+    const n = 20;
+    const sentAt = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        pub.publishAsync('atm/T1/tx', JSON.stringify(atmEvent(`burst-${i}`)), { qos: 1 }),
+      ),
+    );
+    await inbox.waitFor(n, 15000);
+    await sleep(300);
+    const replies = inbox.replies;
+    const ids = new Set(replies.map((r) => r.body.id));
+    t.equal(ids.size, n, 'every event answered');
+    t.equal(replies.length, n, 'exactly once each');
+    const overload = replies.filter((r) => r.body.reason === 'overload');
+    t.ok(overload.length >= n - 4, `${overload.length} answered overload`);
+    t.ok(
+      replies.some((r) => r.body.source === 'model'),
+      'the ones that fit got a model decision',
+    );
+    for (const reply of overload) {
+      t.equal(reply.body.source, 'fallback');
+      t.ok(
+        (reply.body.latencyMs as number) < 100,
+        `overload answered at once (${String(reply.body.latencyMs)} ms)`,
+      );
+    }
+    t.comment(`burst answered in ${Math.round(performance.now() - sentAt)} ms`);
+  },
+);

@@ -1,13 +1,25 @@
 import t from 'tap';
 import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import { atmEvent, collector, publisher, sleep, startGateway, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
+import {
+  atmEvent,
+  collector,
+  publisher,
+  sleep,
+  startGateway,
+  tempDir,
+  testConfig,
+  writeConfig,
+} from './helpers/gateway-process.js';
 
 t.test('a redelivered id is answered from the decision log, not inferred again', async (t) => {
   if (!requireMosquitto(t)) return;
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const dir = tempDir(t);
-  const gateway = await startGateway(t, writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state` })));
+  const gateway = await startGateway(
+    t,
+    writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state` })),
+  );
   const inbox = await collector(t, broker.url, ['atm/+/decision']);
   const pub = await publisher(t, broker.url);
 

@@ -1,6 +1,14 @@
 import t from 'tap';
 import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import { atmEvent, collector, publisher, startGateway, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
+import {
+  atmEvent,
+  collector,
+  publisher,
+  startGateway,
+  tempDir,
+  testConfig,
+  writeConfig,
+} from './helpers/gateway-process.js';
 
 t.test('MQTT 5: a decision comes back on the response topic with the correlation data', async (t) => {
   if (!requireMosquitto(t)) return;
@@ -15,7 +23,9 @@ t.test('MQTT 5: a decision comes back on the response topic with the correlation
     qos: 1,
     properties: { responseTopic: 'reply/T1', correlationData: Buffer.from('corr-1') },
   });
-  await pub.publishAsync('atm/T9/tx', JSON.stringify(atmEvent('tx-2', { amount: 9000, distanceKm: 800 })), { qos: 1 });
+  await pub.publishAsync('atm/T9/tx', JSON.stringify(atmEvent('tx-2', { amount: 9000, distanceKm: 800 })), {
+    qos: 1,
+  });
 
   const replies = await inbox.waitFor(3);
   const status = replies.find((r) => r.topic === 'infergate/gw-test/status');
@@ -27,7 +37,10 @@ t.test('MQTT 5: a decision comes back on the response topic with the correlation
   const body = viaResponse!.body;
   t.equal(body.id, 'tx-1');
   t.equal(body.pipeline, 'atm-risk');
-  t.ok(['accept', 'review', 'reject'].includes(body.decision as string), 'decision is one of the rule outcomes');
+  t.ok(
+    ['accept', 'review', 'reject'].includes(body.decision as string),
+    'decision is one of the rule outcomes',
+  );
   t.equal(body.source, 'model');
   t.equal(body.reason, 'ok');
   t.type(body.score, 'number');
@@ -48,7 +61,10 @@ t.test('MQTT 3.1.1 against Mosquitto: template output', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const dir = tempDir(t);
-  await startGateway(t, writeConfig(dir, testConfig({ url: broker.url, protocolVersion: 4, stateDir: `${dir}/state` })));
+  await startGateway(
+    t,
+    writeConfig(dir, testConfig({ url: broker.url, protocolVersion: 4, stateDir: `${dir}/state` })),
+  );
   const inbox = await collector(t, broker.url, ['atm/+/decision'], 4);
   const pub = await publisher(t, broker.url, 4);
   await pub.publishAsync('atm/T2/tx', JSON.stringify(atmEvent('v4-1')), { qos: 1 });

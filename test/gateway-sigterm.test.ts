@@ -1,6 +1,15 @@
 import t from 'tap';
 import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import { atmEvent, collector, publisher, sleep, startGateway, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
+import {
+  atmEvent,
+  collector,
+  publisher,
+  sleep,
+  startGateway,
+  tempDir,
+  testConfig,
+  writeConfig,
+} from './helpers/gateway-process.js';
 
 t.test('SIGTERM drains in-flight events, publishes offline and exits 0 within 5 s', async (t) => {
   if (!requireMosquitto(t)) return;

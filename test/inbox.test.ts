@@ -50,7 +50,10 @@ t.test('the first decision wins, the payload is dropped, publish is tracked', as
   t.equal(stored.message, '{"decision":"accept"}');
   t.equal(stored.payload, null, 'raw input not kept after the decision');
   t.equal(stored.inputSha256, 'ab'.repeat(32), 'its sha256 is');
-  t.same(inbox.unpublished().map((e) => e.eventId), ['e1']);
+  t.same(
+    inbox.unpublished().map((e) => e.eventId),
+    ['e1'],
+  );
   inbox.markPublished('p', 'e1');
   t.equal(inbox.get('p', 'e1')?.state, 'published');
   t.same(inbox.unpublished(), []);
@@ -81,8 +84,14 @@ t.test('pending and unpublished rows survive a reopen', async (t) => {
   first.close();
   const second = Inbox.open(state(dir), { keepInput: false });
   t.teardown(() => second.close());
-  t.same(second.pending().map((e) => e.eventId), ['pending-1']);
-  t.same(second.unpublished().map((e) => e.eventId), ['decided-1']);
+  t.same(
+    second.pending().map((e) => e.eventId),
+    ['pending-1'],
+  );
+  t.same(
+    second.unpublished().map((e) => e.eventId),
+    ['decided-1'],
+  );
   t.same(second.counts(), { pending: 1, decided: 1, published: 0 });
 });
 
@@ -94,7 +103,10 @@ t.test('retention prunes only published rows', async (t) => {
   inbox.markPublished('p', 'old-published');
   inbox.insert(event('old-pending'));
   t.equal(inbox.prune(2000), 1);
-  t.same(inbox.pending().map((e) => e.eventId), ['old-pending']);
+  t.same(
+    inbox.pending().map((e) => e.eventId),
+    ['old-pending'],
+  );
 });
 
 t.test('a state dir that cannot be created is IG_ERR_STATE_OPEN', async (t) => {

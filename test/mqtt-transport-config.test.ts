@@ -13,7 +13,11 @@ const statusTopic = 'infergate/config/status';
 
 function problemsOf(overrides: Partial<MqttConfig>, status = statusTopic): string[] {
   try {
-    createMqttTransport({ logger, config: mqttConfig({ url: 'mqtt://127.0.0.1:1', ...overrides }), statusTopic: status });
+    createMqttTransport({
+      logger,
+      config: mqttConfig({ url: 'mqtt://127.0.0.1:1', ...overrides }),
+      statusTopic: status,
+    });
   } catch (error) {
     if (error instanceof ConfigError) return error.problems.map((p) => p.path);
     throw error;
@@ -22,7 +26,12 @@ function problemsOf(overrides: Partial<MqttConfig>, status = statusTopic): strin
 }
 
 t.test('accepted URLs', async (t) => {
-  for (const url of ['mqtt://broker.local', 'mqtt://127.0.0.1:1883', 'mqtts://[::1]:8883', 'unix:///run/mosquitto/mqtt.sock']) {
+  for (const url of [
+    'mqtt://broker.local',
+    'mqtt://127.0.0.1:1883',
+    'mqtts://[::1]:8883',
+    'unix:///run/mosquitto/mqtt.sock',
+  ]) {
     t.same(problemsOf({ url }), [], url);
   }
 });
@@ -37,19 +46,34 @@ t.test('refused configs, each naming its key', async (t) => {
   t.same(problemsOf({ keepaliveSec: 70_000 }), ['mqtt.keepaliveSec']);
   t.same(problemsOf({ reconnect: { minMs: 500, maxMs: 100 } }), ['mqtt.reconnect.maxMs']);
   t.same(
-    problemsOf({ url: 'mqtts://host', tls: { ca: null, cert: '/c.pem', key: null, rejectUnauthorized: true } }),
+    problemsOf({
+      url: 'mqtts://host',
+      tls: { ca: null, cert: '/c.pem', key: null, rejectUnauthorized: true },
+    }),
     ['mqtt.tls'],
     'cert without key',
   );
-  t.same(problemsOf({ tls: { ca: '/ca.pem', cert: null, key: null, rejectUnauthorized: true } }), ['mqtt.tls'], 'TLS files on mqtt://');
+  t.same(
+    problemsOf({ tls: { ca: '/ca.pem', cert: null, key: null, rejectUnauthorized: true } }),
+    ['mqtt.tls'],
+    'TLS files on mqtt://',
+  );
   t.same(problemsOf({ protocolVersion: 4, password: 'x', username: null }), ['mqtt.username']);
   t.same(problemsOf({}, 'infergate/+/status'), ['gateway.id'], 'wildcard status topic');
 });
 
 t.test('publish refuses topics the broker would disconnect us for', async (t) => {
-  const transport = createMqttTransport({ logger, config: mqttConfig({ url: 'mqtt://127.0.0.1:1' }), statusTopic });
+  const transport = createMqttTransport({
+    logger,
+    config: mqttConfig({ url: 'mqtt://127.0.0.1:1' }),
+    statusTopic,
+  });
   for (const topic of ['a/+/b', 'a/#', 'a\u0000b', '']) {
-    await t.rejects(transport.publish(topic, 'x', { qos: 1 }), { code: 'IG_ERR_TOPIC_INVALID' }, JSON.stringify(topic));
+    await t.rejects(
+      transport.publish(topic, 'x', { qos: 1 }),
+      { code: 'IG_ERR_TOPIC_INVALID' },
+      JSON.stringify(topic),
+    );
   }
   await t.rejects(
     transport.publish('a/b', 'x', { qos: 1 }),
@@ -59,5 +83,9 @@ t.test('publish refuses topics the broker would disconnect us for', async (t) =>
   await transport.stop();
   await transport.stop();
   t.equal(transport.state, 'stopped');
-  await t.rejects(transport.start([], () => undefined), { code: 'IG_ERR_MQTT_CONNECT' }, 'no start after stop');
+  await t.rejects(
+    transport.start([], () => undefined),
+    { code: 'IG_ERR_MQTT_CONNECT' },
+    'no start after stop',
+  );
 });

@@ -51,7 +51,10 @@ if (requireMosquitto(t)) {
     await waitFor(() => received.length === 1, 'the event before the restart');
 
     await broker.stop();
-    await waitFor(() => transport.state === 'disconnected' || transport.state === 'connecting', 'the disconnect');
+    await waitFor(
+      () => transport.state === 'disconnected' || transport.state === 'connecting',
+      'the disconnect',
+    );
     // Down long enough for several attempts: 50 ms, then up to 100, 200, 400, 400...
     await delay(1_500);
     const failures = log.find('mqtt connect failed');
@@ -88,7 +91,11 @@ if (requireMosquitto(t)) {
       received.map((m) => m.payload.toString()),
       ['before', 'after'],
     );
-    t.equal(noDelaySockets, socketsAfterStart + failures.length + 1, 'no-delay set on every reconnect socket too');
+    t.equal(
+      noDelaySockets,
+      socketsAfterStart + failures.length + 1,
+      'no-delay set on every reconnect socket too',
+    );
 
     const retry = log.find('mqtt connected').at(-1);
     t.equal(retry?.sessionPresent, false);
@@ -107,9 +114,11 @@ if (requireMosquitto(t)) {
     });
     t.teardown(() => transport.stop());
     let started = false;
-    const starting = transport.start(['a/b'], () => undefined).then(() => {
-      started = true;
-    });
+    const starting = transport
+      .start(['a/b'], () => undefined)
+      .then(() => {
+        started = true;
+      });
     await waitFor(() => log.find('mqtt connect failed').length >= 2, 'two failed attempts');
     t.equal(started, false, 'start() has not resolved');
     t.equal(transport.state === 'connecting' || transport.state === 'disconnected', true);

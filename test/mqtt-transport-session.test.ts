@@ -16,49 +16,62 @@ if (requireMosquitto(t)) {
   t.teardown(() => broker.stop());
 
   for (const protocolVersion of [5, 4] as const) {
-    t.test(`MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}: ${EVENTS} events queued while away all arrive`, async (t) => {
-      const log = memoryLogger();
-      const config = mqttConfig({ url: broker.url, protocolVersion, clientId: `session-v${protocolVersion}` });
-      const deps = { logger: log.logger, config, statusTopic: `infergate/session-v${protocolVersion}/status` };
-      const filter = `plant/v${protocolVersion}/+/event`;
+    t.test(
+      `MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}: ${EVENTS} events queued while away all arrive`,
+      async (t) => {
+        const log = memoryLogger();
+        const config = mqttConfig({
+          url: broker.url,
+          protocolVersion,
+          clientId: `session-v${protocolVersion}`,
+        });
+        const deps = {
+          logger: log.logger,
+          config,
+          statusTopic: `infergate/session-v${protocolVersion}/status`,
+        };
+        const filter = `plant/v${protocolVersion}/+/event`;
 
-      // First run: establishes the session and its subscription, then goes away cleanly.
-      const first = createMqttTransport(deps);
-      await first.start([filter], () => undefined);
-      await first.stop();
-      t.equal(first.state, 'stopped');
+        // First run: establishes the session and its subscription, then goes away cleanly.
+        const first = createMqttTransport(deps);
+        await first.start([filter], () => undefined);
+        await first.stop();
+        t.equal(first.state, 'stopped');
 
-      const probe = await connectProbe(broker.url);
-      t.teardown(() => probe.end());
-      for (let i = 0; i < EVENTS; i++) {
-        await probe.publish(`plant/v${protocolVersion}/line${i}/event`, JSON.stringify({ id: `e${i}` }), { qos: 1 });
-      }
+        const probe = await connectProbe(broker.url);
+        t.teardown(() => probe.end());
+        for (let i = 0; i < EVENTS; i++) {
+          await probe.publish(`plant/v${protocolVersion}/line${i}/event`, JSON.stringify({ id: `e${i}` }), {
+            qos: 1,
+          });
+        }
 
-      const received: InboundMessage[] = [];
-      const sessions: boolean[] = [];
-      const second = createMqttTransport(deps);
-      second.on('connect', ({ sessionPresent }) => sessions.push(sessionPresent));
-      t.teardown(() => second.stop());
-      await second.start([filter], (message) => {
-        received.push(message);
-      });
-      await waitFor(() => received.length >= EVENTS, `${EVENTS} queued events`).catch((error: Error) => {
-        t.fail(`${error.message}; got ${received.length}\n${log.dump()}`);
-      });
+        const received: InboundMessage[] = [];
+        const sessions: boolean[] = [];
+        const second = createMqttTransport(deps);
+        second.on('connect', ({ sessionPresent }) => sessions.push(sessionPresent));
+        t.teardown(() => second.stop());
+        await second.start([filter], (message) => {
+          received.push(message);
+        });
+        await waitFor(() => received.length >= EVENTS, `${EVENTS} queued events`).catch((error: Error) => {
+          t.fail(`${error.message}; got ${received.length}\n${log.dump()}`);
+        });
 
-      t.same(sessions, [true], 'the broker kept the session');
-      const ids = received.map((m) => (JSON.parse(m.payload.toString()) as { id: string }).id);
-      t.same(
-        [...new Set(ids)].sort(),
-        Array.from({ length: EVENTS }, (_, i) => `e${i}`).sort(),
-        'every queued event arrived',
-      );
-      t.ok(
-        received.every((m) => m.qos === 1),
-        'delivered at QoS 1',
-      );
-      t.equal(second.state, 'connected');
-    });
+        t.same(sessions, [true], 'the broker kept the session');
+        const ids = received.map((m) => (JSON.parse(m.payload.toString()) as { id: string }).id);
+        t.same(
+          [...new Set(ids)].sort(),
+          Array.from({ length: EVENTS }, (_, i) => `e${i}`).sort(),
+          'every queued event arrived',
+        );
+        t.ok(
+          received.every((m) => m.qos === 1),
+          'delivered at QoS 1',
+        );
+        t.equal(second.state, 'connected');
+      },
+    );
   }
 
   t.test('MQTT 5 without a Session Expiry Interval: nothing survives the absence', async (t) => {

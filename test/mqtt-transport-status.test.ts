@@ -10,7 +10,9 @@ import { startMosquitto, requireMosquitto } from './helpers/mosquitto.js';
 import { connectProbe, type MqttProbe } from './helpers/mqtt-probe.js';
 
 /** A TCP relay whose broker-side sockets the test can cut, as a dying network or process would. */
-async function startRelay(targetPort: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+async function startRelay(
+  targetPort: number,
+): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   const server = net.createServer((inbound) => {
     const outbound = net.connect({ host: '127.0.0.1', port: targetPort });
@@ -72,50 +74,61 @@ if (requireMosquitto(t)) {
       });
       t.teardown(() => transport.stop());
       await transport.start([], () => undefined);
-      t.same(await retainedStatus(broker.url, statusTopic), { payload: 'online', retain: true }, 'retained online');
+      t.same(
+        await retainedStatus(broker.url, statusTopic),
+        { payload: 'online', retain: true },
+        'retained online',
+      );
 
       await transport.stop();
       await transport.stop();
-      t.same(await retainedStatus(broker.url, statusTopic), { payload: 'offline', retain: true }, 'retained offline');
+      t.same(
+        await retainedStatus(broker.url, statusTopic),
+        { payload: 'offline', retain: true },
+        'retained offline',
+      );
       t.equal(transport.state, 'stopped');
     });
   }
 
-  t.test('the Last Will reports offline when the connection dies, online returns with the reconnect', async (t) => {
-    const statusTopic = 'infergate/status-will/status';
-    const relay = await startRelay(broker.port);
-    t.teardown(() => relay.close());
-    const log = memoryLogger();
-    const transport = createMqttTransport({
-      logger: log.logger,
-      config: mqttConfig({ url: `mqtt://127.0.0.1:${relay.port}`, clientId: 'status-will' }),
-      statusTopic,
-    });
-    t.teardown(() => transport.stop());
-    const disconnects: string[] = [];
-    transport.on('disconnect', ({ reason }) => disconnects.push(reason));
-    await transport.start([], () => undefined);
+  t.test(
+    'the Last Will reports offline when the connection dies, online returns with the reconnect',
+    async (t) => {
+      const statusTopic = 'infergate/status-will/status';
+      const relay = await startRelay(broker.port);
+      t.teardown(() => relay.close());
+      const log = memoryLogger();
+      const transport = createMqttTransport({
+        logger: log.logger,
+        config: mqttConfig({ url: `mqtt://127.0.0.1:${relay.port}`, clientId: 'status-will' }),
+        statusTopic,
+      });
+      t.teardown(() => transport.stop());
+      const disconnects: string[] = [];
+      transport.on('disconnect', ({ reason }) => disconnects.push(reason));
+      await transport.start([], () => undefined);
 
-    const watcher = await connectProbe(broker.url);
-    t.teardown(() => watcher.end());
-    await watcher.subscribe(statusTopic);
-    await watcher.waitForMessages(statusTopic, 1, 2_000);
+      const watcher = await connectProbe(broker.url);
+      t.teardown(() => watcher.end());
+      await watcher.subscribe(statusTopic);
+      await watcher.waitForMessages(statusTopic, 1, 2_000);
 
-    relay.cut();
-    const statuses = await watcher.waitForMessages(statusTopic, 3, 5_000).catch((error: Error) => {
-      t.fail(`${error.message}\n${log.dump()}`);
-      return [];
-    });
-    t.same(
-      statuses.map((m) => m.payload.toString()),
-      ['online', 'offline', 'online'],
-      'Will published by the broker, then online again after the reconnect',
-    );
-    t.equal(statuses[1]?.retain, false, 'a live subscriber gets the Will as a normal publish');
-    await waitFor(() => transport.state === 'connected', 'the reconnect');
-    t.equal(disconnects.length, 1, 'the core was told about the disconnect');
-    t.same(await retainedStatus(broker.url, statusTopic), { payload: 'online', retain: true });
-  });
+      relay.cut();
+      const statuses = await watcher.waitForMessages(statusTopic, 3, 5_000).catch((error: Error) => {
+        t.fail(`${error.message}\n${log.dump()}`);
+        return [];
+      });
+      t.same(
+        statuses.map((m) => m.payload.toString()),
+        ['online', 'offline', 'online'],
+        'Will published by the broker, then online again after the reconnect',
+      );
+      t.equal(statuses[1]?.retain, false, 'a live subscriber gets the Will as a normal publish');
+      await waitFor(() => transport.state === 'connected', 'the reconnect');
+      t.equal(disconnects.length, 1, 'the core was told about the disconnect');
+      t.same(await retainedStatus(broker.url, statusTopic), { payload: 'online', retain: true });
+    },
+  );
 
   t.test('a Will that fired is retained for newcomers', async (t) => {
     const statusTopic = 'infergate/status-will-retained/status';

@@ -19,13 +19,33 @@ function openssl(args: string[], cwd: string): void {
 /** A CA and a server certificate for 127.0.0.1/localhost, valid for a day. */
 function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=infergate test CA'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=infergate test CA',
+    ],
+    dir,
+  );
   openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   openssl(
-    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'].concat(
-      ['-out', 'server.crt', '-days', '1', '-extfile', 'san.ext'],
-    ),
+    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
+      '-out',
+      'server.crt',
+      '-days',
+      '1',
+      '-extfile',
+      'san.ext',
+    ]),
     dir,
   );
   // Started as root, Mosquitto reads them as the `mosquitto` user.
@@ -92,7 +112,10 @@ if (requireMosquitto(t)) {
       await waitFor(() => log.find('mqtt connect failed').length >= 2, 'two failed attempts');
       const failure = log.find('mqtt connect failed')[0]!;
       t.equal(failure.level, 50, 'logged at error');
-      t.match(failure.code, /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT/);
+      t.match(
+        failure.code,
+        /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT/,
+      );
       t.match(failure.hint, /mqtt\.tls\.ca/);
       await transport.stop();
       await t.rejects(starting, { code: 'IG_ERR_MQTT_CONNECT' });
@@ -107,11 +130,16 @@ if (requireMosquitto(t)) {
         statusTopic: 'infergate/tls-missing/status',
       });
       const started = Date.now();
-      await t.rejects(transport.start([], () => undefined), {
-        code: 'IG_ERR_MQTT_CONNECT',
-        retryable: false,
-        message: new RegExp(`mqtt\\.tls\\.ca file ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOENT`),
-      });
+      await t.rejects(
+        transport.start([], () => undefined),
+        {
+          code: 'IG_ERR_MQTT_CONNECT',
+          retryable: false,
+          message: new RegExp(
+            `mqtt\\.tls\\.ca file ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOENT`,
+          ),
+        },
+      );
       t.ok(Date.now() - started < 1_000, 'without connect attempts');
       t.equal(log.find('mqtt connecting').length, 0);
       await transport.stop();

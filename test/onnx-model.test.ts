@@ -6,6 +6,8 @@ import { createOnnxModel } from '../adapters/onnx-model.js';
 import { ErrorCodes, isInfergateError } from '../daemon/errors.js';
 import type { ModelRunner } from '../daemon/ports.js';
 import { mlpForward } from '../tools/mlp-model.js';
+import { floatTensorValue, int64Tensor, node } from '../tools/onnx-builders.js';
+import { encodeModel } from '../tools/onnx-proto.js';
 import { ATM_RISK, INSPECTION, type SampleModelSpec } from '../tools/sample-model-specs.js';
 import { buildSampleModel, writeTinyModel } from '../tools/sample-models.js';
 import { mulberry32 } from '../tools/mulberry32.js';
@@ -224,4 +226,31 @@ t.test('model shapes: [N] runs per row, [batch, 2, N] is refused, label count mu
     { code: ErrorCodes.MODEL_CLOSED },
     'failed load disposes',
   );
+});
+
+t.test('an onnxruntime error in run() is IG_ERR_MODEL_RUN and the worker keeps serving', async (t) => {
+  const file = path.join(tempDir(t), 'fixed-reshape.onnx');
+  // Declares a dynamic batch but reshapes to [1, 4]: one row works, two rows fail inside onnxruntime.
+  const proto = encodeModel({
+    irVersion: 8,
+    opsetImports: [{ domain: '', version: 17 }],
+    producerName: 'infergate-test',
+    graph: {
+      name: 'fixed-reshape',
+      nodes: [node('Reshape', ['features', 'shape'], ['scores'])],
+      initializers: [int64Tensor('shape', [2], [1, 4])],
+      inputs: [floatTensorValue('features', ['batch', 4])],
+      outputs: [floatTensorValue('scores', ['batch', 4])],
+    },
+  });
+  writeFileSync(file, proto);
+  const model = await loaded(t, file, {});
+  const error = await model.run(new Float32Array(8), 2).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.equal(codeOf(error), ErrorCodes.MODEL_RUN);
+  t.ok((error as Error).cause, 'carries the runtime error as cause');
+  const ok = await model.run(new Float32Array([1, 2, 3, 4]), 1);
+  t.same(Array.from(ok.outputs), [1, 2, 3, 4]);
 });

@@ -40,7 +40,10 @@ class ScriptedModel implements ModelRunner {
   run(input: Float32Array, rows: number): Promise<ModelResult> {
     this.calls.push({ rows, pipelineTags: [...input], startedAt: performance.now() });
     return new Promise((resolve) =>
-      setTimeout(() => resolve({ outputs: Float32Array.from(input), inferenceMs: this.delayMs }), this.delayMs),
+      setTimeout(
+        () => resolve({ outputs: Float32Array.from(input), inferenceMs: this.delayMs }),
+        this.delayMs,
+      ),
     );
   }
 
@@ -107,12 +110,18 @@ t.test('queued events are micro-batched, and a batch never mixes pipelines', asy
   }
   await settle(300);
   t.equal(outcomes.length, 20, 'every job answered once');
-  t.ok(outcomes.every((o) => o.outcome.kind === 'model'), 'all by the model');
+  t.ok(
+    outcomes.every((o) => o.outcome.kind === 'model'),
+    'all by the model',
+  );
   for (const call of model.calls) {
     t.equal(new Set(call.pipelineTags).size, 1, `a batch of ${call.rows} holds one pipeline`);
     t.ok(call.rows <= 8, 'batch bounded by maxBatch');
   }
-  t.ok(model.calls.some((c) => c.rows > 1), 'events that queued up ran as a batch');
+  t.ok(
+    model.calls.some((c) => c.rows > 1),
+    'events that queued up ran as a batch',
+  );
   t.equal(model.calls[0]?.rows, 1, 'the first event, on an idle lane, ran alone without waiting');
 });
 
@@ -124,7 +133,10 @@ t.test('batching never delays an event past its deadline', async (t) => {
   await settle(400);
   t.equal(outcomes.length, 12, 'every job answered exactly once');
   for (const { job: j, at } of outcomes) {
-    t.ok(at <= j.deadlineMono + 15, `answered by its deadline (+timer slack): ${Math.round(at - j.deadlineMono)} ms`);
+    t.ok(
+      at <= j.deadlineMono + 15,
+      `answered by its deadline (+timer slack): ${Math.round(at - j.deadlineMono)} ms`,
+    );
   }
   const reasons = new Set(outcomes.map((o) => (o.outcome.kind === 'model' ? 'model' : o.outcome.reason)));
   t.ok(reasons.has('model'), 'some fit the budget');
@@ -136,20 +148,27 @@ t.test('a full queue answers overload at once', async (t) => {
   const p = pipeline('p', model, 10_000, 3);
   for (let i = 0; i < 10; i += 1) scheduler.admit(job(p, 1));
   const immediate = outcomes.filter((o) => o.outcome.kind === 'fallback' && o.outcome.reason === 'overload');
-  t.equal(immediate.length, 6, 'one running + 3 queued are admitted; the other 6 are answered overload at once');
+  t.equal(
+    immediate.length,
+    6,
+    'one running + 3 queued are admitted; the other 6 are answered overload at once',
+  );
   await settle(400);
   t.equal(outcomes.length, 10);
 });
 
-t.test('a model slower than the budget: fallback at the deadline, the late result is not a second answer', async (t) => {
-  const model = new ScriptedModel(1, 120);
-  const { scheduler, outcomes } = harness(model, 4);
-  const p = pipeline('p', model, 40);
-  scheduler.admit(job(p, 1));
-  await settle(80);
-  t.equal(outcomes.length, 1);
-  t.match(outcomes[0]?.outcome, { kind: 'fallback', reason: 'deadline' });
-  await settle(150);
-  t.equal(outcomes.length, 1, 'still exactly one answer');
-  t.equal(scheduler.stats().get('scripted')?.lateResults, 1, 'the late model result was seen and dropped');
-});
+t.test(
+  'a model slower than the budget: fallback at the deadline, the late result is not a second answer',
+  async (t) => {
+    const model = new ScriptedModel(1, 120);
+    const { scheduler, outcomes } = harness(model, 4);
+    const p = pipeline('p', model, 40);
+    scheduler.admit(job(p, 1));
+    await settle(80);
+    t.equal(outcomes.length, 1);
+    t.match(outcomes[0]?.outcome, { kind: 'fallback', reason: 'deadline' });
+    await settle(150);
+    t.equal(outcomes.length, 1, 'still exactly one answer');
+    t.equal(scheduler.stats().get('scripted')?.lateResults, 1, 'the late model result was seen and dropped');
+  },
+);

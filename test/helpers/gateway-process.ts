@@ -107,7 +107,10 @@ export interface GatewayProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): void;
   /** Waits for a log line matching `predicate`. */
-  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
 }
 
 export function tempDir(t: { teardown(fn: () => void): void }, prefix = 'infergate-test-'): string {
@@ -172,7 +175,11 @@ export function spawnGateway(configFile: string, env: NodeJS.ProcessEnv = {}): G
             resolveLog(found);
           } else if (child.exitCode !== null || child.signalCode !== null) {
             cleanup();
-            reject(new Error(`gateway exited before the expected log line; logs: ${JSON.stringify(logs).slice(-3000)}`));
+            reject(
+              new Error(
+                `gateway exited before the expected log line; logs: ${JSON.stringify(logs).slice(-3000)}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
@@ -218,7 +225,11 @@ export async function collector(
   url: string,
   filters: string[],
   protocolVersion: 4 | 5 = 5,
-): Promise<{ client: mqtt.MqttClient; replies: Reply[]; waitFor(n: number, timeoutMs?: number): Promise<Reply[]> }> {
+): Promise<{
+  client: mqtt.MqttClient;
+  replies: Reply[];
+  waitFor(n: number, timeoutMs?: number): Promise<Reply[]>;
+}> {
   const client = await mqtt.connectAsync(url, {
     protocolVersion,
     clientId: `collector-${process.pid}-${Math.random().toString(16).slice(2)}`,

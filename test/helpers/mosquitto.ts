@@ -130,7 +130,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     ];
     if (socketPath !== undefined) lines.push(`listener 0 ${socketPath}`, 'allow_anonymous true');
     if (options.persistence) {
-      lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1', 'autosave_on_changes true');
+      lines.push(
+        'persistence true',
+        `persistence_location ${dir}/`,
+        'autosave_interval 1',
+        'autosave_on_changes true',
+      );
     } else {
       lines.push('persistence false');
     }
@@ -203,7 +208,9 @@ async function waitReady(proc: ChildProcess, port: number, output: () => string)
     if (await canConnect(port)) return;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`mosquitto did not accept connections on ${port} within ${READY_TIMEOUT_MS} ms:\n${output()}`);
+      throw new Error(
+        `mosquitto did not accept connections on ${port} within ${READY_TIMEOUT_MS} ms:\n${output()}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

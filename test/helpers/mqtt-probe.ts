@@ -116,7 +116,8 @@ function createProbe(client: MqttClient): MqttProbe {
     async subscribe(filters, qos = 1) {
       const granted = await client.subscribeAsync(filters, { qos });
       const refused = granted.filter((grant) => grant.qos >= 0x80);
-      if (refused.length > 0) throw new Error(`subscription refused: ${refused.map((g) => g.topic).join(', ')}`);
+      if (refused.length > 0)
+        throw new Error(`subscription refused: ${refused.map((g) => g.topic).join(', ')}`);
     },
     async publish(topic, payload, options = {}) {
       const { qos = 1, retain = false, ...properties } = options;
@@ -128,7 +129,8 @@ function createProbe(client: MqttClient): MqttProbe {
       await client.publishAsync(topic, payload, publishOptions);
     },
     waitForMessages(filter, count, timeoutMs = 5_000) {
-      const matches = typeof filter === 'string' ? (m: ProbeMessage) => topicMatches(filter, m.topic) : filter;
+      const matches =
+        typeof filter === 'string' ? (m: ProbeMessage) => topicMatches(filter, m.topic) : filter;
       return new Promise((resolve, reject) => {
         const check = (): boolean => {
           const found = messages.filter(matches);
@@ -140,7 +142,11 @@ function createProbe(client: MqttClient): MqttProbe {
         const timer = setTimeout(() => {
           finish();
           const got = messages.filter(matches).length;
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} message(s) on ${String(filter)}: got ${got}`));
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${count} message(s) on ${String(filter)}: got ${got}`,
+            ),
+          );
         }, timeoutMs);
         const wake = (): void => void check();
         const finish = (): void => {

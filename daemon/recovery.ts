@@ -1,0 +1,66 @@
+import type { Answer } from './answer.js';
+import { inputProblem } from './input-problem.js';
+import type { Inbox, StoredEvent } from './inbox.js';
+import type { Pipeline } from './pipeline.js';
+import type { Clock, Logger } from './ports.js';
+
+export interface RecoveryDeps {
+  inbox: Inbox;
+  pipelines: readonly Pipeline[];
+  clock: Clock;
+  logger: Logger;
+  /** True when the event is already being worked on in this run (a redelivery raced the recovery). */
+  isActive(pipeline: string, eventId: string): boolean;
+  /** Re-publishes a stored decision the broker never acknowledged. */
+  republish(stored: StoredEvent): void;
+  /** Decides a stored event at once (expired, or no longer valid input). */
+  finish(pipeline: Pipeline, stored: StoredEvent, answer: Answer): void;
+  /** Queues a stored event for inference with a fresh deadline. */
+  resume(pipeline: Pipeline, stored: StoredEvent, row: Float32Array): void;
+}
+
+/**
+ * Finishes what a previous run left in the inbox: decisions the broker had not acknowledged are published
+ * again (same id, same message), pending events are inferred, or answered `expired` when older than the
+ * pipeline's `maxEventAgeMs`.
+ */
+export function recoverInbox(deps: RecoveryDeps): { republished: number; resumed: number; expired: number } {
+  const { inbox, clock } = deps;
+  const unpublished = inbox.unpublished();
+  for (const stored of unpublished) deps.republish(stored);
+  let resumed = 0;
+  let expired = 0;
+  for (const stored of inbox.pending()) {
+    if (deps.isActive(stored.pipeline, stored.eventId)) continue;
+    const pipeline = deps.pipelines.find((p) => p.config.name === stored.pipeline);
+    if (pipeline === undefined) {
+      deps.logger.warn(
+        { pipeline: stored.pipeline, id: stored.eventId },
+        'pending event of a removed pipeline left as is',
+      );
+      continue;
+    }
+    const fallback = {
+      decision: pipeline.config.fallback,
+      score: null,
+      scores: null,
+      source: 'fallback' as const,
+    };
+    if (clock.now() - stored.receivedAt > pipeline.config.maxEventAgeMs || stored.payload === null) {
+      expired += 1;
+      deps.finish(pipeline, stored, { ...fallback, reason: 'expired' });
+      continue;
+    }
+    const row = new Float32Array(pipeline.mapping.width);
+    try {
+      pipeline.mapping.fill(pipeline.decoder(stored.payload), row, 0);
+    } catch (error) {
+      // The pipeline's input mapping changed since the event was accepted.
+      deps.finish(pipeline, stored, { ...fallback, reason: 'invalid_input', error: inputProblem(error) });
+      continue;
+    }
+    resumed += 1;
+    deps.resume(pipeline, stored, row);
+  }
+  return { republished: unpublished.length, resumed, expired };
+}
