@@ -69,6 +69,11 @@ class AedesBroker implements EmbeddedBroker {
   }
 
   start(): Promise<{ host: string; port: number }> {
+    if (this.stopping !== undefined && this.starting === undefined) {
+      return Promise.reject(
+        new MqttError(ErrorCodes.BROKER_START, 'embedded broker was stopped', { retryable: false }),
+      );
+    }
     this.starting ??= this.listen();
     return this.starting;
   }

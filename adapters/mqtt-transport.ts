@@ -255,6 +255,7 @@ class MqttClientTransport implements MqttTransport {
   }
 
   private onConnect(client: MqttClient, connack: IConnackPacket): void {
+    if (client !== this.client || this.stopping !== undefined) return;
     this.backoff.reset();
     client.options.reconnectPeriod = this.backoff.next();
     this.currentState = 'connected';
@@ -293,7 +294,10 @@ class MqttClientTransport implements MqttTransport {
   private subscribe(client: MqttClient): Promise<void> {
     if (this.subscriptions.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      client.subscribe([...this.subscriptions], { qos: 1 }, (error, granted) => {
+      // MQTT 5 Retain Handling 1 (§3.8.3.1): retained events come with a new subscription only, not again
+      // with every resubscribe on a resumed session. MQTT 3.1.1 has no such option and replays them.
+      const options = this.protocolVersion === 5 ? { qos: 1 as const, rh: 1 } : { qos: 1 as const };
+      client.subscribe([...this.subscriptions], options, (error, granted) => {
         const refused = (granted ?? []).filter((grant) => grant.qos >= 0x80);
         for (const grant of refused) {
           this.logger.error(
@@ -390,13 +394,9 @@ class MqttClientTransport implements MqttTransport {
 
   private onError(client: MqttClient, error: Error): void {
     if (client !== this.client) return;
-    const code = (error as { code?: string | number }).code;
-    if (client.connected) {
-      this.logger.warn({ error: describe(error) }, 'mqtt client error');
-      return;
-    }
-    // Logged once, with the close that follows it.
-    this.lastFailure = { code, message: error.message };
+    this.lastFailure = { code: (error as { code?: string | number }).code, message: error.message };
+    // Before the CONNACK a failure is logged once, with the close that follows it.
+    if (client.connected) this.logger.warn({ error: describe(error) }, 'mqtt client error');
   }
 
   private onServerDisconnect(packet: IDisconnectPacket): void {

@@ -69,34 +69,23 @@ async function run(
   rows: number,
   layout: RunLayout,
 ): Promise<Float32Array> {
-  if (layout.batched) {
-    return first(
-      await active.run({ [layout.inputName]: new Tensor('float32', input, [rows, ...layout.rowDims]) }, [
-        layout.outputName,
-      ]),
-      layout,
-    );
-  }
+  const call = async (values: Float32Array, dims: readonly number[]): Promise<Float32Array> => {
+    const feeds = { [layout.inputName]: new Tensor('float32', values, dims) };
+    return first(await active.run(feeds, [layout.outputName]), layout);
+  };
+  if (layout.batched) return call(input, [rows, ...layout.rowDims]);
   const width = input.length / rows;
-  const parts: Float32Array[] = [];
+  const out: Float32Array[] = [];
   for (let row = 0; row < rows; row++) {
-    const slice = input.subarray(row * width, (row + 1) * width);
-    parts.push(
-      first(
-        await active.run({ [layout.inputName]: new Tensor('float32', slice, layout.rowDims) }, [
-          layout.outputName,
-        ]),
-        layout,
-      ),
-    );
+    out.push(await call(input.subarray(row * width, (row + 1) * width), layout.rowDims));
   }
-  const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
+  const joined = new Float32Array(out.reduce((n, part) => n + part.length, 0));
   let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
+  for (const part of out) {
+    joined.set(part, offset);
     offset += part.length;
   }
-  return out;
+  return joined;
 }
 
 function first(results: InferenceSession.OnnxValueMapType, layout: RunLayout): Float32Array {

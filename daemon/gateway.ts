@@ -1,25 +1,17 @@
 import type { InfergateConfig } from '../config/types.js';
 import { answerMessage, type Answer } from './answer.js';
-import { MODEL_SHA_PREFIX_LENGTH } from './decision-message.js';
-import { ErrorCodes, type InputError, type TopicError } from './errors.js';
-import { eventIdOf, sha256Hex } from './event-identity.js';
+import { ErrorCodes } from './errors.js';
+import { sha256Hex } from './event-identity.js';
 import { Inbox, type StoredEvent } from './inbox.js';
-import { inputProblem } from './input-problem.js';
 import { Outbox } from './outbox.js';
 import { recoverInbox } from './recovery.js';
 import { jobKey, type Job } from './job.js';
+import { loadModels } from './load-models.js';
 import { compilePipeline, type Pipeline } from './pipeline.js';
-import type {
-  Clock,
-  EventFields,
-  InboundMessage,
-  Logger,
-  ModelRunner,
-  MqttTransport,
-  PayloadDecoder,
-} from './ports.js';
+import type { Clock, InboundMessage, Logger, ModelRunner, MqttTransport, PayloadDecoder } from './ports.js';
 import { systemClock } from './ports.js';
-import { replyTopicFor, replyTopicForStored, templateTopic } from './reply-target.js';
+import { readEvent } from './read-event.js';
+import { replyTopicFor, replyTopicForStored } from './reply-target.js';
 import { Scheduler, type JobOutcome } from './scheduler.js';
 
 export interface GatewayDeps {
@@ -89,7 +81,7 @@ export class Gateway {
       config,
     });
     this.pruneRetention();
-    await this.loadModels();
+    await loadModels(this.deps.models, config.pipelines, this.log);
     this.scheduler = new Scheduler({
       logger: this.log,
       clock: this.clock,
@@ -142,35 +134,6 @@ export class Gateway {
     this.inbox?.close();
   }
 
-  private async loadModels(): Promise<void> {
-    const { config } = this.deps;
-    const used = new Set(config.pipelines.map((p) => p.model));
-    const results = await Promise.allSettled(
-      [...this.deps.models].filter(([name]) => used.has(name)).map(([, runner]) => runner.load()),
-    );
-    const failure = results.find((r) => r.status === 'rejected');
-    if (failure !== undefined) {
-      await Promise.allSettled([...this.deps.models.values()].map((m) => m.dispose()));
-      throw (failure as PromiseRejectedResult).reason;
-    }
-    for (const pipeline of config.pipelines) {
-      const info = this.deps.models.get(pipeline.model)!.info;
-      const fields = {
-        pipeline: pipeline.name,
-        model: info.name,
-        sha256: info.sha256.slice(0, MODEL_SHA_PREFIX_LENGTH),
-        p50Ms: round(info.warmupP50Ms),
-        p95Ms: round(info.warmupP95Ms),
-        budgetMs: pipeline.budgetMs,
-      };
-      if (info.warmupP95Ms > pipeline.budgetMs) {
-        this.log.warn(fields, 'model p95 latency exceeds the pipeline budget: expect fallback decisions');
-      } else {
-        this.log.info(fields, 'model latency measured against the pipeline budget');
-      }
-    }
-  }
-
   // ------------------------------------------------------------------ intake
 
   /**
@@ -197,43 +160,11 @@ export class Gateway {
       return;
     }
     const { pipeline, captures } = route;
-    const sha256 = sha256Hex(message.payload);
-    let fields: EventFields | undefined;
-    let problem: InputError | TopicError | undefined;
-    try {
-      fields = pipeline.decoder(message.payload);
-    } catch (error) {
-      problem = inputProblem(error);
-    }
-    let eventId: string;
-    try {
-      eventId = eventIdOf(fields, message.correlationData, sha256);
-    } catch (error) {
-      problem ??= inputProblem(error);
-      eventId = eventIdOf(undefined, message.correlationData, sha256);
-    }
-
+    const { eventId, sha256, replyTopic, row, problem } = readEvent(pipeline, message, captures);
     const existing = inbox.get(pipeline.config.name, eventId);
     if (existing !== undefined) {
       this.onRedelivery(pipeline, existing, message, captures);
       return;
-    }
-
-    let replyTopic: string | null = null;
-    try {
-      replyTopic = replyTopicFor(pipeline, message, captures);
-    } catch (error) {
-      problem ??= inputProblem(error);
-      replyTopic = safeTemplateTopic(pipeline, captures);
-    }
-    let row: Float32Array | undefined;
-    if (problem === undefined) {
-      row = new Float32Array(pipeline.mapping.width);
-      try {
-        pipeline.mapping.fill(fields!, row, 0);
-      } catch (error) {
-        problem = inputProblem(error);
-      }
     }
 
     const event = {
@@ -499,14 +430,6 @@ function fallbackAnswer(pipeline: Pipeline, reason: Answer['reason']): Answer {
   return { decision: pipeline.config.fallback, score: null, scores: null, source: 'fallback', reason };
 }
 
-function safeTemplateTopic(pipeline: Pipeline, captures: string[]): string | null {
-  try {
-    return templateTopic(pipeline, captures);
-  } catch {
-    return null;
-  }
-}
-
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const until = performance.now() + timeoutMs;
   while (!condition()) {
@@ -514,8 +437,4 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boo
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return true;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

@@ -33,6 +33,9 @@ t.test(
     const inbox = await collector(t, broker.url, ['atm/+/decision']);
     const pub = await publisher(t, broker.url);
     const ids = ['slow-1', 'slow-2', 'slow-3'];
+    const lateLogs = () =>
+      gateway.logs.filter((l) => l.msg === 'late model result dropped: the fallback was already published')
+        .length;
     for (const id of ids) {
       const sentAt = performance.now();
       await pub.publishAsync('atm/T1/tx', JSON.stringify(atmEvent(id)), { qos: 1 });
@@ -53,8 +56,11 @@ t.test(
         reply!.at - sentAt < 100 + 250,
         `${id}: arrived ${Math.round(reply!.at - sentAt)} ms after publish`,
       );
-      // Let the late model result come back before the next event.
-      await sleep(800);
+      // The model is still busy with this event; the next one must find the lane idle to show a deadline
+      // fallback (a busy lane would answer it `overload` at once, also correct but a different path).
+      const lateSeen = ids.indexOf(id) + 1;
+      const lateUntil = performance.now() + 10000;
+      while (lateLogs() < lateSeen && performance.now() < lateUntil) await sleep(20);
     }
     await sleep(500);
     for (const id of ids) {

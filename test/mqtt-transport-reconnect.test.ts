@@ -93,7 +93,7 @@ if (requireMosquitto(t)) {
     );
     t.equal(
       noDelaySockets,
-      socketsAfterStart + failures.length + 1,
+      socketsAfterStart + log.find('mqtt connect failed').length + 1,
       'no-delay set on every reconnect socket too',
     );
 

@@ -74,6 +74,28 @@ if (requireMosquitto(t)) {
     );
   }
 
+  t.test('MQTT 5: a retained event is not replayed by the resubscribe on a resumed session', async (t) => {
+    const config = mqttConfig({ url: broker.url, clientId: 'session-retained' });
+    const deps = { logger: memoryLogger().logger, config, statusTopic: 'infergate/session-retained/status' };
+    const probe = await connectProbe(broker.url);
+    t.teardown(() => probe.end());
+    await probe.publish('plant/retained/event', 'sticky', { qos: 1, retain: true });
+    t.teardown(() => probe.publish('plant/retained/event', '', { qos: 1, retain: true }));
+
+    const counts: number[] = [];
+    for (let run = 0; run < 2; run++) {
+      const received: InboundMessage[] = [];
+      const transport = createMqttTransport(deps);
+      await transport.start(['plant/retained/event'], (message) => {
+        received.push(message);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await transport.stop();
+      counts.push(received.length);
+    }
+    t.same(counts, [1, 0], 'delivered with the new subscription only');
+  });
+
   t.test('MQTT 5 without a Session Expiry Interval: nothing survives the absence', async (t) => {
     const log = memoryLogger();
     const config = mqttConfig({ url: broker.url, clientId: 'session-none', sessionExpirySec: 0 });

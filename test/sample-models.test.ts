@@ -106,7 +106,7 @@ t.test('model cards: sha256 of the file, inputs in the order config/default.yaml
 t.test('INT4 packing: low nibble first, zero point 8, K padded to the block with zeros', async (t) => {
   // K = 3, N = 2, block 16: one block per column, 13 padding values quantized to 8.
   const weights = [
-    [7, 0.5],
+    [7, 0.6],
     [-7, -1],
     [0, 1],
   ].flat();
@@ -116,8 +116,10 @@ t.test('INT4 packing: low nibble first, zero point 8, K padded to the block with
   t.equal(q.packed.length, 2 * 1 * 8);
   // Column 0: q = [15, 1, 8, 8, ...] → bytes 0x1f, 0x88, ...
   t.same(Array.from(q.packed.subarray(0, 8)), [0x1f, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88]);
-  // Column 1: 0.5 → round(3.5) = 4 → 12; -1 → -7 → 1; 1 → 7 → 15.
+  // Column 1: scale 1/7; 0.6 → round(4.2) = 4 → 12; -1 → -7 → 1; 1 → 7 → 15.
   t.same(Array.from(q.packed.subarray(8, 10)), [0x1c, 0x8f]);
-  t.same(Array.from(q.dequantized), [7, Math.fround(4 / 7), -7, -1, 0, 1].map(Math.fround));
+  const s = Math.fround(1 / 7);
+  const dequantized = [7, 4 * s, -7, -7 * s, 0, 7 * s].map(Math.fround);
+  t.same(Array.from(q.dequantized), dequantized, 'dequantized weights are (q - 8) × scale');
   t.throws(() => quantizeInt4(weights, 3, 2, 24), RangeError, 'block size must be a power of two');
 });

@@ -1,0 +1,67 @@
+import type { InputError, TopicError } from './errors.js';
+import { eventIdOf, sha256Hex } from './event-identity.js';
+import { inputProblem } from './input-problem.js';
+import type { Pipeline } from './pipeline.js';
+import type { EventFields, InboundMessage } from './ports.js';
+import { replyTopicFor, templateTopic } from './reply-target.js';
+
+/** What the intake learns from one inbound message before anything is stored. */
+export interface ReadEvent {
+  eventId: string;
+  sha256: string;
+  /** Where the decision goes; null when no valid topic can be derived (the dead letter is then the answer). */
+  replyTopic: string | null;
+  /** The model input row; absent when `problem` is set. */
+  row: Float32Array | undefined;
+  /** Why the event is refused, if it is. The first problem found wins. */
+  problem: InputError | TopicError | undefined;
+}
+
+/**
+ * Decodes, identifies and maps one message for `pipeline`. Never throws for anything in the message: a bad
+ * event still gets an id (from its correlation data or content hash) so it can be answered and deduplicated.
+ */
+export function readEvent(pipeline: Pipeline, message: InboundMessage, captures: string[]): ReadEvent {
+  const sha256 = sha256Hex(message.payload);
+  let problem: InputError | TopicError | undefined;
+  let fields: EventFields | undefined;
+  try {
+    fields = pipeline.decoder(message.payload);
+  } catch (error) {
+    problem = inputProblem(error);
+  }
+  let eventId: string;
+  try {
+    eventId = eventIdOf(fields, message.correlationData, sha256);
+  } catch (error) {
+    problem ??= inputProblem(error);
+    eventId = eventIdOf(undefined, message.correlationData, sha256);
+  }
+  let replyTopic: string | null;
+  try {
+    replyTopic = replyTopicFor(pipeline, message, captures);
+  } catch (error) {
+    problem ??= inputProblem(error);
+    replyTopic = fallbackTopic(pipeline, captures);
+  }
+  let row: Float32Array | undefined;
+  if (problem === undefined) {
+    row = new Float32Array(pipeline.mapping.width);
+    try {
+      pipeline.mapping.fill(fields!, row, 0);
+    } catch (error) {
+      problem = inputProblem(error);
+      row = undefined;
+    }
+  }
+  return { eventId, sha256, replyTopic, row, problem };
+}
+
+/** A refused response topic still leaves the pipeline's own output topic to answer on. */
+function fallbackTopic(pipeline: Pipeline, captures: string[]): string | null {
+  try {
+    return templateTopic(pipeline, captures);
+  } catch {
+    return null;
+  }
+}
