@@ -24,7 +24,7 @@ export interface EmbeddedBroker {
 
 /** stop(): clients get this long to close before their sockets are destroyed, milliseconds. */
 const STOP_TIMEOUT_MS = 2_000;
-/** CONNECT protocol level 5 is MQTT 5.0 [MQTT-3.1.2-2]. */
+/** Protocol Level of an MQTT 5 CONNECT (MQTT 5 §3.1.2.2). */
 const MQTT_5 = 5;
 
 export function createEmbeddedBroker(deps: EmbeddedBrokerDeps): EmbeddedBroker {

@@ -4,8 +4,8 @@
  *
  * Jitter keeps a fleet of gateways from reconnecting in lockstep after a broker restart (the thundering herd
  * the jitter variants in "Exponential Backoff And Jitter", AWS Architecture Blog, 2015, were measured
- * against). Unlike the published formulas, no delay is ever below `minMs`: a zero-delay reconnect loop
- * against a refusing broker is exactly what the backoff is for.
+ * against). Unlike the published formulas, no delay is ever below `minMs`: near-zero delays against a
+ * refusing broker are the storm a backoff exists to prevent, and MQTT.js reads a period of 0 as "never".
  */
 
 export type BackoffJitter = 'full' | 'decorrelated';

@@ -4,7 +4,7 @@ import { createMqttTransport } from '../adapters/mqtt-transport.js';
 import { createOnnxModel } from '../adapters/onnx-model.js';
 import type { InfergateConfig } from '../config/types.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
-import { createGateway } from '../daemon/gateway.js';
+import { createGateway, type Gateway } from '../daemon/gateway.js';
 import type { Logger, ModelRunner } from '../daemon/ports.js';
 
 /** EX_CONFIG: restarting will not help until someone fixes the config or the files it names. */
@@ -20,31 +20,25 @@ const CONFIG_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.MODEL_SHAPE,
 ]);
 
+interface Parts {
+  broker: ReturnType<typeof createEmbeddedBroker> | undefined;
+  gateway: Gateway;
+}
+
 /**
  * The one place that knows the concrete adapters: builds them from the config, starts them in dependency
  * order (embedded broker → gateway: state, models, MQTT) and stops them in reverse on SIGTERM/SIGINT.
  * Resolves with the process exit code.
  */
 export async function runGateway(config: InfergateConfig, logger: Logger): Promise<number> {
-  const broker = config.broker.embedded.enabled
-    ? createEmbeddedBroker({ logger, config: config.broker.embedded })
-    : undefined;
-  const models = new Map<string, ModelRunner>();
-  for (const [name, model] of Object.entries(config.models)) {
-    models.set(name, createOnnxModel({ logger, model }));
+  let parts: Parts;
+  try {
+    parts = buildGateway(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'invalid configuration');
+    return exitCodeFor(error);
   }
-  const transport = createMqttTransport({
-    logger,
-    config: config.mqtt,
-    statusTopic: `infergate/${config.gateway.id}/status`,
-  });
-  const gateway = createGateway({
-    config,
-    logger,
-    transport,
-    models,
-    decoders: { json: createJsonDecoder({ limits: config.limits }) },
-  });
+  const { broker, gateway } = parts;
 
   let stopRequested: ((signal: string) => void) | undefined;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
@@ -59,7 +53,7 @@ export async function runGateway(config: InfergateConfig, logger: Logger): Promi
     logger.fatal({ err: error }, 'gateway failed to start');
     await Promise.allSettled([gateway.stop()]);
     await broker?.stop();
-    return isInfergateError(error) && CONFIG_LEVEL_CODES.has(error.code) ? EXIT_CONFIG : 1;
+    return exitCodeFor(error);
   }
 
   const signal = await stopSignal;
@@ -80,4 +74,36 @@ export async function runGateway(config: InfergateConfig, logger: Logger): Promi
   }
   logger.info('stopped');
   return 0;
+}
+
+/** Factories validate and do no I/O, so a bad config slice fails here, before anything starts. */
+function buildGateway(config: InfergateConfig, logger: Logger): Parts {
+  const broker = config.broker.embedded.enabled
+    ? createEmbeddedBroker({ logger, config: config.broker.embedded })
+    : undefined;
+  const models = new Map<string, ModelRunner>();
+  for (const [name, model] of Object.entries(config.models)) {
+    models.set(name, createOnnxModel({ logger, model }));
+  }
+  const transport = createMqttTransport({
+    logger,
+    config: config.mqtt,
+    statusTopic: `infergate/${config.gateway.id}/status`,
+  });
+  const gateway = createGateway({
+    config,
+    logger,
+    transport,
+    models,
+    decoders: { json: createJsonDecoder({ limits: config.limits }) },
+  });
+  return { broker, gateway };
+}
+
+function exitCodeFor(error: unknown): number {
+  if (!isInfergateError(error)) return 1;
+  if (CONFIG_LEVEL_CODES.has(error.code)) return EXIT_CONFIG;
+  // A refused login, protocol version or unreadable TLS file on the first connect: retrying cannot fix it.
+  if (error.code === ErrorCodes.MQTT_CONNECT && !error.retryable) return EXIT_CONFIG;
+  return 1;
 }

@@ -392,12 +392,7 @@ t.test('the URL is never echoed (it may carry credentials)', async (t) => {
     const found = problemsOf(() => configFromObject(document({ mqtt: { url } }), { env: noEnv }));
     t.equal(found[0]?.path, 'mqtt.url', url);
   }
-  for (const url of [
-    'mqtt://b',
-    'mqtts://b:8883',
-    'unix:///run/mosquitto/mqtt.sock',
-    'mqtt://[::1]:1883',
-  ]) {
+  for (const url of ['mqtt://b', 'mqtts://b:8883', 'unix:///run/mosquitto/mqtt.sock', 'mqtt://[::1]:1883']) {
     t.doesNotThrow(() => configFromObject(document({ mqtt: { url } }), { env: noEnv }), url);
   }
 });
