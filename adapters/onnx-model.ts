@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { ConfigError, ErrorCodes, ModelError, type ConfigProblem } from '../daemon/errors.js';
-import type { Logger, ModelInfo, ModelResult, ModelRunner } from '../daemon/ports.js';
+import type { Logger, ModelInfo, ModelInput, ModelResult, ModelRunner } from '../daemon/ports.js';
 import type { ModelConfig } from '../config/types.js';
 import { SHA_PREFIX, readModelCardLabels, readVerifiedModelFile } from './model-file.js';
 import { onnxRunLayout, type OnnxRunLayout } from './onnx-run-layout.js';
@@ -62,6 +62,7 @@ function checkConfig(model: ModelConfig): ConfigProblem[] {
 }
 
 class OnnxModel implements ModelRunner {
+  readonly inputKind = 'tensor' as const;
   private state: 'new' | 'loading' | 'ready' | 'disposed' = 'new';
   private loaded: ModelInfo | null = null;
   private layout: OnnxRunLayout | null = null;
@@ -88,8 +89,11 @@ class OnnxModel implements ModelRunner {
     return this.loading;
   }
 
-  run(input: Float32Array, rows: number): Promise<ModelResult> {
+  run(input: ModelInput, rows: number): Promise<ModelResult> {
     if (this.state === 'disposed') return Promise.reject(this.closedError());
+    if (!(input instanceof Float32Array)) {
+      return Promise.reject(new ModelError(ErrorCodes.MODEL_RUN, `${this.label} takes a Float32Array input`));
+    }
     if (this.state !== 'ready') {
       return Promise.reject(
         new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: run() before load() resolved`),

@@ -38,7 +38,7 @@ export interface EmbeddedBrokerConfig {
   port: number;
 }
 
-export type ModelRuntimeName = 'onnx';
+export type ModelRuntimeName = 'onnx' | 'llama';
 
 export interface ModelConfig {
   name: string;
@@ -53,6 +53,39 @@ export interface ModelConfig {
   workers: number;
   /** Largest micro-batch one inference call may take. */
   maxBatch: number;
+  /** Settings of the `llama` runtime (GGUF via node-llama-cpp); null for other runtimes. */
+  llama: LlamaModelConfig | null;
+}
+
+export interface LlamaModelConfig {
+  /** Compute device; an explicit choice wins over detection (`auto` may miss a Jetson GPU). */
+  device: 'cpu' | 'cuda' | 'vulkan' | 'auto';
+  /** Context size per sequence, tokens. */
+  contextSize: number;
+  /** Prompt evaluation batch size, tokens (also bounds the compute buffer). */
+  batchSize: number;
+  /** Layers offloaded to the GPU; `max` offloads all. Ignored on `cpu`. */
+  gpuLayers: number | 'max';
+  /** Sequences (events evaluated concurrently) per context. */
+  sequences: number;
+}
+
+/** An LLM pipeline's prompt: the event's fields rendered into a user message under a fixed system prompt. */
+export interface PromptConfig {
+  /** `classify`: one forward pass scores the labels; `generate`: JSON-schema constrained output. */
+  mode: 'classify' | 'generate';
+  /** Fixed system prompt; its KV cache is computed once and reused for every event. */
+  system: string;
+  /** User message template; `{path}` placeholders take event fields (dotted paths). */
+  template: string;
+  /** The answers the model chooses from, in output order. */
+  labels: string[];
+  /** Longest rendered user message accepted, tokens; longer events are `invalid_input`. */
+  maxPromptTokens: number;
+  /** `generate` only: answer tokens at most. */
+  maxAnswerTokens: number;
+  /** `generate` only: R1 thinking budget, tokens (0 disables thinking). */
+  thoughtTokens: number;
 }
 
 /** One model input value taken from the event. */
@@ -109,7 +142,10 @@ export interface PipelineConfig {
   responseTopics: string[];
   decoder: 'json';
   model: string;
-  input: InputMapping;
+  /** Tensor models (ONNX): event fields → input tensor. Exactly one of `input` and `prompt` is set. */
+  input: InputMapping | null;
+  /** Text models (LLM): event fields → prompt. */
+  prompt: PromptConfig | null;
   decide: DecisionRules;
   budgetMs: number;
   /** Decision published when the model cannot answer in time (deadline, overload, model error). */

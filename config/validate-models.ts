@@ -93,6 +93,7 @@ function validateModel(
     sha256,
     threads: numbers.threads,
     workers: numbers.workers,
+    llama: null,
     maxBatch: numbers.maxBatch,
   };
 }

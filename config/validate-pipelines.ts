@@ -154,6 +154,7 @@ function validatePipeline(
     decoder: 'json',
     model: entry.model as string,
     input,
+    prompt: null,
     decide,
     budgetMs: numbers.budgetMs,
     fallback: entry.fallback as string,

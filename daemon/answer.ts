@@ -11,6 +11,8 @@ export interface Answer {
   scores: Record<string, number> | null;
   source: DecisionSource;
   reason: DecisionReason;
+  /** `generate` LLM pipelines: the model's short reason. */
+  explanation?: string | null;
   /** Why the input was refused (`invalid_input` only). */
   error?: InfergateError;
 }
@@ -41,6 +43,8 @@ export function answerMessage(context: AnswerContext): string {
     gateway: context.gatewayId,
   };
   if (answer.scores !== null) message.scores = answer.scores;
+  if (answer.explanation !== undefined && answer.explanation !== null)
+    message.explanation = answer.explanation;
   if (answer.error !== undefined) {
     const field = answer.error instanceof InputError ? answer.error.field : undefined;
     message.error = {

@@ -12,6 +12,8 @@ export interface DecisionMessage {
   score: number | null;
   /** Per-label probabilities for label models. */
   scores?: Record<string, number>;
+  /** `generate` LLM pipelines: the model's short reason for its answer. */
+  explanation?: string;
   source: DecisionSource;
   reason: DecisionReason;
   /** Model name and the first 12 hex digits of its sha256. */

@@ -7,9 +7,9 @@ import { Outbox } from './outbox.js';
 import { recoverInbox } from './recovery.js';
 import { jobKey, type Job } from './job.js';
 import { loadModels } from './load-models.js';
-import { compilePipeline, type Pipeline } from './pipeline.js';
+import { compilePipeline, type EventInput, type Pipeline } from './pipeline.js';
 import type { Clock, InboundMessage, Logger, ModelRunner, MqttTransport, PayloadDecoder } from './ports.js';
-import { systemClock } from './ports.js';
+import { noopMetrics, systemClock, type GatewayMetrics } from './ports.js';
 import { readEvent } from './read-event.js';
 import { replyTopicFor, replyTopicForStored } from './reply-target.js';
 import { Scheduler, type JobOutcome } from './scheduler.js';
@@ -22,6 +22,8 @@ export interface GatewayDeps {
   models: ReadonlyMap<string, ModelRunner>;
   decoders: Readonly<Record<InfergateConfig['pipelines'][number]['decoder'], PayloadDecoder>>;
   clock?: Clock;
+  /** Defaults to no metrics. */
+  metrics?: GatewayMetrics;
 }
 
 export interface GatewayCounters {
@@ -42,6 +44,7 @@ const RETENTION_SWEEP_MS = 60 * 60 * 1000;
  */
 export class Gateway {
   private readonly deps: GatewayDeps;
+  private readonly metrics: GatewayMetrics;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly jobs = new Map<string, Job>();
@@ -62,6 +65,7 @@ export class Gateway {
   constructor(deps: GatewayDeps) {
     this.deps = deps;
     this.clock = deps.clock ?? systemClock;
+    this.metrics = deps.metrics ?? noopMetrics;
     this.log = deps.logger.child({ component: 'gateway' });
   }
 
@@ -79,12 +83,14 @@ export class Gateway {
       logger: this.log,
       clock: this.clock,
       config,
+      metrics: this.metrics,
     });
     this.pruneRetention();
-    await loadModels(this.deps.models, config.pipelines, this.log);
+    await loadModels(this.deps.models, config.pipelines, this.log, this.metrics);
     this.scheduler = new Scheduler({
       logger: this.log,
       clock: this.clock,
+      metrics: this.metrics,
       onOutcome: (job, outcome) => this.onOutcome(job, outcome),
     });
     for (const [name, runner] of this.deps.models) {
@@ -160,7 +166,9 @@ export class Gateway {
       return;
     }
     const { pipeline, captures } = route;
-    const { eventId, sha256, replyTopic, row, problem } = readEvent(pipeline, message, captures);
+    this.metrics.eventReceived(pipeline.config.name);
+    const { eventId, sha256, replyTopic, input, problem } = readEvent(pipeline, message, captures);
+    this.metrics.stageLatency(pipeline.config.name, 'decode', this.clock.monotonic() - receivedMono);
     const existing = inbox.get(pipeline.config.name, eventId);
     if (existing !== undefined) {
       this.onRedelivery(pipeline, existing, message, captures);
@@ -204,7 +212,7 @@ export class Gateway {
     }
     inbox.insert(event);
     if (this.draining) return; // recorded and acknowledged; answered by the next start
-    this.admit(pipeline, eventId, receivedAt, receivedMono, receivedMono + pipeline.config.budgetMs, row!, {
+    this.admit(pipeline, eventId, receivedAt, receivedMono, receivedMono + pipeline.config.budgetMs, input!, {
       replyTopic,
       correlation: event.correlation,
     });
@@ -224,7 +232,7 @@ export class Gateway {
     receivedAt: number,
     receivedMono: number,
     deadlineMono: number,
-    row: Float32Array,
+    input: EventInput,
     reply: { replyTopic: string | null; correlation: Buffer | null },
   ): void {
     const key = jobKey(pipeline.config.name, eventId);
@@ -235,7 +243,7 @@ export class Gateway {
       receivedAt,
       receivedMono,
       deadlineMono,
-      row,
+      input,
       replyTopic: reply.replyTopic,
       correlation: reply.correlation,
       answered: false,
@@ -253,6 +261,7 @@ export class Gateway {
     captures: string[],
   ): void {
     this.counters.redelivered += 1;
+    this.metrics.redelivery(pipeline.config.name);
     if (stored.state === 'pending' || stored.message === null) return; // still being decided; one answer follows
     let replyTopic: string | null;
     try {
@@ -286,7 +295,12 @@ export class Gateway {
     if (outcome.kind === 'model') {
       try {
         const result = pipeline.rules.decide(outcome.outputs, outcome.offset);
-        answer = { ...result, source: 'model', reason: 'ok' };
+        answer = { ...result, source: 'model', reason: 'ok', explanation: outcome.explanation };
+        const name = pipeline.config.name;
+        if (job.dispatchedMono !== undefined) {
+          this.metrics.stageLatency(name, 'queue', job.dispatchedMono - job.receivedMono);
+        }
+        this.metrics.stageLatency(name, 'inference', outcome.inferenceMs);
       } catch (error) {
         this.log.error(
           { err: error, pipeline: pipeline.config.name },
@@ -342,6 +356,7 @@ export class Gateway {
       gatewayId: this.deps.config.gateway.id,
     });
     this.counters.decided[answer.reason] = (this.counters.decided[answer.reason] ?? 0) + 1;
+    this.metrics.eventDecided(pipeline.config.name, answer.source, answer.reason, latencyMs);
     return {
       decision: answer.decision,
       source: answer.source,
@@ -392,7 +407,7 @@ export class Gateway {
           );
         }
       },
-      resume: (pipeline, stored, row) => {
+      resume: (pipeline, stored, input) => {
         const now = this.clock.now();
         const mono = this.clock.monotonic();
         // The original budget is spent; a recovered event gets a fresh one rather than an instant fallback.
@@ -402,7 +417,7 @@ export class Gateway {
           stored.receivedAt,
           mono - (now - stored.receivedAt),
           mono + pipeline.config.budgetMs,
-          row,
+          input,
           {
             replyTopic: replyTopicForStored(pipeline, stored),
             correlation: stored.correlation,

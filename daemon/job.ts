@@ -1,4 +1,4 @@
-import type { Pipeline } from './pipeline.js';
+import type { EventInput, Pipeline } from './pipeline.js';
 
 /** One admitted event on its way to a decision. Lives in memory from admission until it is answered. */
 export interface Job {
@@ -11,12 +11,14 @@ export interface Job {
   readonly receivedMono: number;
   /** Monotonic deadline (ms). */
   readonly deadlineMono: number;
-  /** The model input row, `pipeline.mapping.width` values. */
-  readonly row: Float32Array;
+  /** The model input: a tensor row or a rendered prompt. */
+  readonly input: EventInput;
   readonly replyTopic: string | null;
   readonly correlation: Buffer | null;
   answered: boolean;
   deadlineTimer: NodeJS.Timeout | undefined;
+  /** Monotonic time the job left the queue for the model, once it has. */
+  dispatchedMono?: number;
 }
 
 export function jobKey(pipeline: string, eventId: string): string {

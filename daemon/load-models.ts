@@ -1,6 +1,6 @@
 import type { PipelineConfig } from '../config/types.js';
 import { MODEL_SHA_PREFIX_LENGTH } from './decision-message.js';
-import type { Logger, ModelRunner } from './ports.js';
+import type { GatewayMetrics, Logger, ModelRunner } from './ports.js';
 
 /**
  * Loads (verifies, warms up) every model a pipeline uses, in parallel; on any failure releases them all and
@@ -11,10 +11,17 @@ export async function loadModels(
   models: ReadonlyMap<string, ModelRunner>,
   pipelines: readonly PipelineConfig[],
   logger: Logger,
+  metrics: GatewayMetrics,
 ): Promise<void> {
   const used = new Set(pipelines.map((p) => p.model));
   const results = await Promise.allSettled(
-    [...models].filter(([name]) => used.has(name)).map(([, runner]) => runner.load()),
+    [...models]
+      .filter(([name]) => used.has(name))
+      .map(async ([name, runner]) => {
+        const started = performance.now();
+        await runner.load();
+        metrics.modelLoaded(name, performance.now() - started);
+      }),
   );
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure !== undefined) {

@@ -1,6 +1,6 @@
 import type { InfergateConfig } from '../config/types.js';
 import type { Inbox } from './inbox.js';
-import type { Clock, InboundMessage, Logger, MqttTransport } from './ports.js';
+import type { Clock, GatewayMetrics, InboundMessage, Logger, MqttTransport } from './ports.js';
 
 /**
  * Everything the gateway publishes besides its status: decisions (QoS 1, marked `published` in the inbox
@@ -14,6 +14,7 @@ export class Outbox {
   private readonly clock: Clock;
   private readonly config: InfergateConfig;
   private readonly deadLetterTopic: string;
+  private readonly metrics: GatewayMetrics;
   private unacknowledged = 0;
   deadLetters = 0;
   publishFailures = 0;
@@ -24,7 +25,9 @@ export class Outbox {
     logger: Logger;
     clock: Clock;
     config: InfergateConfig;
+    metrics: GatewayMetrics;
   }) {
+    this.metrics = deps.metrics;
     this.transport = deps.transport;
     this.inbox = deps.inbox;
     this.log = deps.logger;
@@ -52,11 +55,13 @@ export class Outbox {
   ): void {
     if (topic === null) return;
     this.unacknowledged += 1;
+    const sentAt = this.clock.monotonic();
     const options =
       correlation === null ? { qos: 1 as const } : { qos: 1 as const, correlationData: correlation };
     this.transport.publish(topic, message, options).then(
       () => {
         this.unacknowledged -= 1;
+        this.metrics.stageLatency(pipeline, 'publish', this.clock.monotonic() - sentAt);
         if (!alreadyPublished) this.inbox.markPublished(pipeline, eventId);
       },
       (error: unknown) => {
@@ -76,6 +81,7 @@ export class Outbox {
     context: { pipeline: string | null; eventId: string | null },
   ): void {
     this.deadLetters += 1;
+    this.metrics.deadLetter(code);
     const record: Record<string, unknown> = {
       code,
       reason,

@@ -1,9 +1,14 @@
 import type { PipelineConfig } from '../config/types.js';
 import { compileDecisionRules, type CompiledDecision } from './decision.js';
-import { assertModelWidth, compileInputMapping, type CompiledInputMapping } from './input-mapping.js';
 import { MODEL_SHA_PREFIX_LENGTH } from './decision-message.js';
-import type { ModelRunner, PayloadDecoder } from './ports.js';
-import { matchTopic } from './topics.js';
+import { ErrorCodes, ModelError } from './errors.js';
+import { assertModelWidth, compileInputMapping } from './input-mapping.js';
+import type { EventFields, ModelRunner, PayloadDecoder } from './ports.js';
+import { compilePromptTemplate } from './prompt-template.js';
+import { matchTopic, stripSharePrefix } from './topics.js';
+
+/** The model input of one event: a tensor row for tensor models, a rendered prompt for text models. */
+export type EventInput = Float32Array | string;
 
 /** A pipeline compiled against its loaded model: everything the per-event path needs, computed once. */
 export interface Pipeline {
@@ -11,7 +16,8 @@ export interface Pipeline {
   readonly model: ModelRunner;
   readonly modelRef: { name: string; sha256: string };
   readonly decoder: PayloadDecoder;
-  readonly mapping: CompiledInputMapping;
+  /** Turns a decoded event into the model's input; throws InputError naming the field at fault. */
+  readonly encode: (event: EventFields) => EventInput;
   readonly rules: CompiledDecision;
   /** The `+`/`#` captures of `topic` against the subscription, or null when it is not this pipeline's. */
   match(topic: string): string[] | null;
@@ -22,10 +28,8 @@ export function compilePipeline(
   model: ModelRunner,
   decoder: PayloadDecoder,
 ): Pipeline {
-  const mapping = compileInputMapping(config.input);
-  assertModelWidth(mapping, model.info.inputWidth, config.name);
   const rules = compileDecisionRules(config.decide, model.info.outputWidth, model.info.labels);
-  const filter = config.subscribe;
+  const filter = stripSharePrefix(config.subscribe);
   return Object.freeze({
     config,
     model,
@@ -34,8 +38,32 @@ export function compilePipeline(
       sha256: model.info.sha256.slice(0, MODEL_SHA_PREFIX_LENGTH),
     }),
     decoder,
-    mapping,
+    encode: compileEncoder(config, model),
     rules,
     match: (topic: string) => matchTopic(filter, topic),
   });
+}
+
+function compileEncoder(config: PipelineConfig, model: ModelRunner): (event: EventFields) => EventInput {
+  if (model.inputKind === 'tensor') {
+    if (config.input === null) throw shapeError(config, 'a tensor model needs an `input` mapping');
+    const mapping = compileInputMapping(config.input);
+    assertModelWidth(mapping, model.info.inputWidth, config.name);
+    const width = mapping.width;
+    return (event) => {
+      const row = new Float32Array(width);
+      mapping.fill(event, row, 0);
+      return row;
+    };
+  }
+  if (config.prompt === null) throw shapeError(config, 'a text model needs a `prompt`');
+  const prompt = compilePromptTemplate(config.prompt);
+  return (event) => prompt.render(event);
+}
+
+function shapeError(config: PipelineConfig, message: string): ModelError {
+  return new ModelError(
+    ErrorCodes.MODEL_SHAPE,
+    `pipeline ${config.name}: ${message} (model ${config.model})`,
+  );
 }

@@ -87,7 +87,7 @@ export interface ModelInfo {
   sha256: string;
   inputs: TensorInfo[];
   outputs: TensorInfo[];
-  /** Values per row the (first) input takes. */
+  /** Values per row the (first) input takes; 0 for text models. */
   inputWidth: number;
   /** Values per row of the (first) output. */
   outputWidth: number;
@@ -99,25 +99,35 @@ export interface ModelInfo {
 }
 
 export interface ModelResult {
-  /** Row-major `rows × info.outputWidth`. */
+  /** Row-major `rows × info.outputWidth` (label probabilities for text models). */
   outputs: Float32Array;
   /** Time inside the runtime for the whole batch, milliseconds. */
   inferenceMs: number;
+  /** Text models in `generate` mode: the model's short reason per row, published with the decision. */
+  explanations?: (string | null)[];
 }
+
+/** A batch of rows: one row-major tensor for `tensor` models, one rendered prompt per row for `text` models. */
+export type ModelInput = Float32Array | readonly string[];
 
 /**
  * A model. `run` never blocks the event loop: native inference runs on worker threads.
  * `dispose` is idempotent; pending runs reject with IG_ERR_MODEL_CLOSED.
  */
 export interface ModelRunner {
+  /** What `run` takes: a Float32Array (`tensor`) or prompts (`text`). Known before `load`. */
+  readonly inputKind: 'tensor' | 'text';
   /** Reads, verifies (sha256), loads on the workers and warms up. Call once, before `info` or `run`. */
   load(): Promise<ModelInfo>;
   /** Throws before `load` resolved. */
   readonly info: ModelInfo;
   /** Number of runs that may execute at once (worker count). */
   readonly concurrency: number;
-  /** `input` is row-major `rows × info.inputWidth`; it may be transferred (do not reuse it). */
-  run(input: Float32Array, rows: number): Promise<ModelResult>;
+  /**
+   * Tensor input is row-major `rows × info.inputWidth` and may be transferred (do not reuse it). `signal`
+   * aborts when every event of the batch has already been answered (deadline): stop work that can be stopped.
+   */
+  run(input: ModelInput, rows: number, signal?: AbortSignal): Promise<ModelResult>;
   dispose(): Promise<void>;
 }
 
@@ -128,3 +138,33 @@ export type EventFields = Record<string, unknown>;
 
 /** Throws InputError (IG_ERR_INPUT_*) on anything it will not accept. Never mutates the buffer. */
 export type PayloadDecoder = (payload: Buffer) => EventFields;
+
+// ---------------------------------------------------------------- metrics
+
+export type DecisionStage = 'decode' | 'queue' | 'inference' | 'publish';
+
+/**
+ * What the core reports as it works. The Prometheus adapter implements it; `noopMetrics` is the default.
+ * Calls are on the hot path: implementations must be cheap and never throw.
+ */
+export interface GatewayMetrics {
+  eventReceived(pipeline: string): void;
+  /** One call per decision, with its end-to-end latency (arrival → decision), milliseconds. */
+  eventDecided(pipeline: string, source: string, reason: string, latencyMs: number): void;
+  /** Time an event spent in one stage, milliseconds. */
+  stageLatency(pipeline: string, stage: DecisionStage, ms: number): void;
+  deadLetter(code: string): void;
+  redelivery(pipeline: string): void;
+  lateModelResult(model: string): void;
+  modelLoaded(model: string, loadMs: number): void;
+}
+
+export const noopMetrics: GatewayMetrics = {
+  eventReceived: () => {},
+  eventDecided: () => {},
+  stageLatency: () => {},
+  deadLetter: () => {},
+  redelivery: () => {},
+  lateModelResult: () => {},
+  modelLoaded: () => {},
+};

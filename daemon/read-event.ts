@@ -1,7 +1,7 @@
 import type { InputError, TopicError } from './errors.js';
 import { eventIdOf, sha256Hex } from './event-identity.js';
 import { inputProblem } from './input-problem.js';
-import type { Pipeline } from './pipeline.js';
+import type { EventInput, Pipeline } from './pipeline.js';
 import type { EventFields, InboundMessage } from './ports.js';
 import { replyTopicFor, templateTopic } from './reply-target.js';
 
@@ -11,8 +11,8 @@ export interface ReadEvent {
   sha256: string;
   /** Where the decision goes; null when no valid topic can be derived (the dead letter is then the answer). */
   replyTopic: string | null;
-  /** The model input row; absent when `problem` is set. */
-  row: Float32Array | undefined;
+  /** The model input; absent when `problem` is set. */
+  input: EventInput | undefined;
   /** Why the event is refused, if it is. The first problem found wins. */
   problem: InputError | TopicError | undefined;
 }
@@ -44,17 +44,15 @@ export function readEvent(pipeline: Pipeline, message: InboundMessage, captures:
     problem ??= inputProblem(error);
     replyTopic = fallbackTopic(pipeline, captures);
   }
-  let row: Float32Array | undefined;
+  let input: EventInput | undefined;
   if (problem === undefined) {
-    row = new Float32Array(pipeline.mapping.width);
     try {
-      pipeline.mapping.fill(fields!, row, 0);
+      input = pipeline.encode(fields!);
     } catch (error) {
       problem = inputProblem(error);
-      row = undefined;
     }
   }
-  return { eventId, sha256, replyTopic, row, problem };
+  return { eventId, sha256, replyTopic, input, problem };
 }
 
 /** A refused response topic still leaves the pipeline's own output topic to answer on. */

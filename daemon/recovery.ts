@@ -1,7 +1,7 @@
 import type { Answer } from './answer.js';
 import { inputProblem } from './input-problem.js';
 import type { Inbox, StoredEvent } from './inbox.js';
-import type { Pipeline } from './pipeline.js';
+import type { EventInput, Pipeline } from './pipeline.js';
 import type { Clock, Logger } from './ports.js';
 
 export interface RecoveryDeps {
@@ -16,7 +16,7 @@ export interface RecoveryDeps {
   /** Decides a stored event at once (expired, or no longer valid input). */
   finish(pipeline: Pipeline, stored: StoredEvent, answer: Answer): void;
   /** Queues a stored event for inference with a fresh deadline. */
-  resume(pipeline: Pipeline, stored: StoredEvent, row: Float32Array): void;
+  resume(pipeline: Pipeline, stored: StoredEvent, input: EventInput): void;
 }
 
 /**
@@ -51,16 +51,16 @@ export function recoverInbox(deps: RecoveryDeps): { republished: number; resumed
       deps.finish(pipeline, stored, { ...fallback, reason: 'expired' });
       continue;
     }
-    const row = new Float32Array(pipeline.mapping.width);
+    let input: EventInput;
     try {
-      pipeline.mapping.fill(pipeline.decoder(stored.payload), row, 0);
+      input = pipeline.encode(pipeline.decoder(stored.payload));
     } catch (error) {
       // The pipeline's input mapping changed since the event was accepted.
       deps.finish(pipeline, stored, { ...fallback, reason: 'invalid_input', error: inputProblem(error) });
       continue;
     }
     resumed += 1;
-    deps.resume(pipeline, stored, row);
+    deps.resume(pipeline, stored, input);
   }
   return { republished: unpublished.length, resumed, expired };
 }

@@ -1,16 +1,17 @@
-import type { Clock, Logger, ModelRunner } from './ports.js';
+import type { Clock, GatewayMetrics, Logger, ModelInput, ModelRunner } from './ports.js';
 import { Fifo } from './fifo.js';
 import type { Job } from './job.js';
 import { isInfergateError } from './errors.js';
 
 /** What happened to a job, as reported to the gateway. Exactly one outcome is acted on per job. */
 export type JobOutcome =
-  | { kind: 'model'; outputs: Float32Array; offset: number; inferenceMs: number }
+  | { kind: 'model'; outputs: Float32Array; offset: number; inferenceMs: number; explanation: string | null }
   | { kind: 'fallback'; reason: 'deadline' | 'overload' | 'model_error'; errorCode?: string };
 
 export interface SchedulerDeps {
   logger: Logger;
   clock: Clock;
+  metrics: GatewayMetrics;
   /** Called once per job for its first outcome; later outcomes for an answered job are only counted. */
   onOutcome: (job: Job, outcome: JobOutcome) => void;
 }
@@ -165,19 +166,24 @@ class ModelLane {
   }
 
   private run(batch: Job[]): void {
-    const width = batch[0]!.pipeline.mapping.width;
-    const input = new Float32Array(batch.length * width);
-    for (let i = 0; i < batch.length; i += 1) input.set(batch[i]!.row, i * width);
     this.running += 1;
     const started = this.deps.clock.monotonic();
-    this.runner.run(input, batch.length).then(
+    // Every job is answered by its own deadline, so at the latest one the whole batch is moot: tell the
+    // runtime, which stops what can be stopped (LLM generation) instead of computing for nobody.
+    for (const job of batch) job.dispatchedMono = started;
+    const abort = new AbortController();
+    const latestDeadline = Math.max(...batch.map((job) => job.deadlineMono));
+    const abortTimer = setTimeout(() => abort.abort(), Math.max(latestDeadline - started, 0) + 1);
+    this.runner.run(batchInput(batch), batch.length, abort.signal).then(
       (result) => {
+        clearTimeout(abortTimer);
         this.observe(this.deps.clock.monotonic() - started);
         const outputWidth = this.runner.info.outputWidth;
         for (let i = 0; i < batch.length; i += 1) {
           const job = batch[i]!;
           if (job.answered) {
             this.lateResults += 1;
+            this.deps.metrics.lateModelResult(this.runner.info.name);
             this.deps.logger.debug(
               {
                 pipeline: job.pipeline.config.name,
@@ -193,11 +199,13 @@ class ModelLane {
             outputs: result.outputs,
             offset: i * outputWidth,
             inferenceMs: result.inferenceMs,
+            explanation: result.explanations?.[i] ?? null,
           });
         }
         this.finishRun();
       },
       (error: unknown) => {
+        clearTimeout(abortTimer);
         const errorCode = isInfergateError(error) ? error.code : undefined;
         this.deps.logger.error(
           { err: error, model: this.runner.info.name, rows: batch.length },
@@ -219,6 +227,16 @@ class ModelLane {
   private observe(ms: number): void {
     this.estimateMs = this.estimateMs * 0.8 + ms * 0.2;
   }
+}
+
+/** One model call's input: tensor rows concatenated row-major, or the prompts in order. */
+function batchInput(batch: readonly Job[]): ModelInput {
+  const first = batch[0]!.input;
+  if (typeof first === 'string') return batch.map((job) => job.input as string);
+  const width = first.length;
+  const input = new Float32Array(batch.length * width);
+  for (let i = 0; i < batch.length; i += 1) input.set(batch[i]!.input as Float32Array, i * width);
+  return input;
 }
 
 function round(ms: number): number {

@@ -49,14 +49,14 @@ t.test('config/default.yaml loads with its two pipelines', async (t) => {
   t.equal(config.state.dir, join(packageRoot, 'state'));
 
   const atm = config.pipelines[0]!;
-  t.same(atm.input.fields[1], {
+  t.same(atm.input!.fields[1], {
     kind: 'oneHot',
     path: 'currency',
     values: ['domestic', 'foreign_eea', 'foreign_other'],
     default: null,
   });
-  t.same(atm.input.fields[4], { kind: 'boolean', path: 'cardPresent', default: null });
-  t.same(atm.input.fields[10], { kind: 'number', path: 'pinTries', default: 0 });
+  t.same(atm.input!.fields[4], { kind: 'boolean', path: 'cardPresent', default: null });
+  t.same(atm.input!.fields[10], { kind: 'number', path: 'pinTries', default: 0 });
   t.same(atm.decide, {
     kind: 'threshold',
     output: 0,
@@ -196,7 +196,7 @@ t.test('the result is deep-frozen and does not share objects with the input', as
   t.ok(Object.isFrozen(config.mqtt.reconnect));
   t.ok(Object.isFrozen(config.models.m));
   t.ok(Object.isFrozen(config.pipelines));
-  t.ok(Object.isFrozen(config.pipelines[0]!.input.fields[0]));
+  t.ok(Object.isFrozen(config.pipelines[0]!.input!.fields[0]));
   t.ok(Object.isFrozen(config.pipelines[0]!.decide));
   t.throws(() => {
     (config.gateway as { id: string }).id = 'x';

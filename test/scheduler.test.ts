@@ -3,7 +3,13 @@ import pino from 'pino';
 import type { PipelineConfig } from '../config/types.js';
 import type { Job } from '../daemon/job.js';
 import type { Pipeline } from '../daemon/pipeline.js';
-import type { ModelInfo, ModelResult, ModelRunner } from '../daemon/ports.js';
+import {
+  noopMetrics,
+  type ModelInfo,
+  type ModelInput,
+  type ModelResult,
+  type ModelRunner,
+} from '../daemon/ports.js';
 import { Scheduler, type JobOutcome } from '../daemon/scheduler.js';
 
 /**
@@ -11,6 +17,7 @@ import { Scheduler, type JobOutcome } from '../daemon/scheduler.js';
  * tests): each run resolves after `delayMs` with the row index as output.
  */
 class ScriptedModel implements ModelRunner {
+  readonly inputKind = 'tensor' as const;
   readonly concurrency: number;
   readonly calls: { rows: number; pipelineTags: number[]; startedAt: number }[] = [];
   info: ModelInfo;
@@ -37,7 +44,8 @@ class ScriptedModel implements ModelRunner {
     return this.info;
   }
 
-  run(input: Float32Array, rows: number): Promise<ModelResult> {
+  run(modelInput: ModelInput, rows: number): Promise<ModelResult> {
+    const input = modelInput as Float32Array;
     this.calls.push({ rows, pipelineTags: [...input], startedAt: performance.now() });
     return new Promise((resolve) =>
       setTimeout(
@@ -56,7 +64,7 @@ function pipeline(name: string, model: ModelRunner, budgetMs: number, maxQueue =
     model,
     modelRef: { name: 'scripted', sha256: '000000000000' },
     decoder: () => ({}),
-    mapping: { width: 1, featureNames: ['x'], fill: () => {} },
+    encode: () => Float32Array.of(0),
     rules: { decide: () => ({ decision: 'x', score: 0, scores: null }) },
     match: () => null,
   } as unknown as Pipeline;
@@ -73,7 +81,7 @@ function job(p: Pipeline, tag: number): Job {
     receivedAt: Date.now(),
     receivedMono: now,
     deadlineMono: now + p.config.budgetMs,
-    row: Float32Array.of(tag),
+    input: Float32Array.of(tag),
     replyTopic: null,
     correlation: null,
     answered: false,
@@ -86,6 +94,7 @@ function harness(model: ScriptedModel, maxBatch: number) {
   const scheduler = new Scheduler({
     logger: pino({ level: 'silent' }),
     clock: { now: () => Date.now(), monotonic: () => performance.now() },
+    metrics: noopMetrics,
     onOutcome: (j, outcome) => {
       if (j.answered) throw new Error('an answered job was reported again');
       j.answered = true;

@@ -24,6 +24,7 @@ export function modelConfig(overrides: Partial<ModelConfig> & { path: string }):
     threads: 1,
     workers: 1,
     maxBatch: 32,
+    llama: null,
     ...overrides,
   };
 }
