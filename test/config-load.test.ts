@@ -121,6 +121,7 @@ t.test('defaults are applied everywhere', async (t) => {
     threads: 1,
     workers: 1,
     maxBatch: 32,
+    llama: null,
   });
   const pipeline = config.pipelines[0]!;
   t.same(pipeline.responseTopics, []);
