@@ -1,11 +1,11 @@
 import { createEmbeddedBroker } from '../adapters/embedded-broker.js';
 import { createJsonDecoder } from '../adapters/json-decoder.js';
 import { createMqttTransport } from '../adapters/mqtt-transport.js';
-import { createOnnxModel } from '../adapters/onnx-model.js';
 import type { InfergateConfig } from '../config/types.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
 import { createGateway, type Gateway } from '../daemon/gateway.js';
-import type { Logger, ModelRunner } from '../daemon/ports.js';
+import type { Logger } from '../daemon/ports.js';
+import { createModels } from './create-models.js';
 
 /** EX_CONFIG: restarting will not help until someone fixes the config or the files it names. */
 export const EXIT_CONFIG = 78;
@@ -33,7 +33,7 @@ interface Parts {
 export async function runGateway(config: InfergateConfig, logger: Logger): Promise<number> {
   let parts: Parts;
   try {
-    parts = buildGateway(config, logger);
+    parts = await buildGateway(config, logger);
   } catch (error) {
     logger.fatal({ err: error }, 'invalid configuration');
     return exitCodeFor(error);
@@ -77,14 +77,11 @@ export async function runGateway(config: InfergateConfig, logger: Logger): Promi
 }
 
 /** Factories validate and do no I/O, so a bad config slice fails here, before anything starts. */
-function buildGateway(config: InfergateConfig, logger: Logger): Parts {
+async function buildGateway(config: InfergateConfig, logger: Logger): Promise<Parts> {
   const broker = config.broker.embedded.enabled
     ? createEmbeddedBroker({ logger, config: config.broker.embedded })
     : undefined;
-  const models = new Map<string, ModelRunner>();
-  for (const [name, model] of Object.entries(config.models)) {
-    models.set(name, createOnnxModel({ logger, model }));
-  }
+  const models = await createModels(config, logger);
   const transport = createMqttTransport({
     logger,
     config: config.mqtt,

@@ -1,0 +1,23 @@
+import { createOnnxModel } from '../adapters/onnx-model.js';
+import type { InfergateConfig } from '../config/types.js';
+import type { Logger, ModelRunner } from '../daemon/ports.js';
+
+/**
+ * Builds a runner per configured model. The LLM runtime (node-llama-cpp and its native binaries) is imported
+ * only when a `llama` model is configured, so a box with ONNX pipelines only never pays for it at start.
+ */
+export async function createModels(
+  config: InfergateConfig,
+  logger: Logger,
+): Promise<Map<string, ModelRunner>> {
+  const models = new Map<string, ModelRunner>();
+  for (const [name, model] of Object.entries(config.models)) {
+    if (model.runtime === 'onnx') {
+      models.set(name, createOnnxModel({ logger, model }));
+    } else {
+      const { createLlamaModel } = await import('../adapters/llama-model.js');
+      models.set(name, createLlamaModel({ logger, model }));
+    }
+  }
+  return models;
+}
