@@ -70,6 +70,26 @@ const commands: Record<string, Command> = {
       return ExitCodes.OK;
     },
   },
+  audit: {
+    usage: 'infergate audit verify|export [--since T] [-c FILE | --state DIR]',
+    summary: 'check the decision log hash chain, or print decisions since T as JSON lines',
+    options: { config: { type: 'string', short: 'c' }, state: { type: 'string' }, since: { type: 'string' } },
+    async run(values, positionals) {
+      const [action, ...extra] = positionals;
+      if ((action !== 'verify' && action !== 'export') || extra.length > 0) {
+        throw new UsageError('audit takes verify or export');
+      }
+      const stateDir =
+        (values.state as string | undefined) ??
+        loadConfigOrExit((values.config as string | undefined) ?? join(packageRoot, 'config', 'default.yaml'))
+          .state.dir;
+      const { auditExport, auditVerify, parseSince } = await import('./audit-command.js');
+      if (action === 'verify') return auditVerify(stateDir, process.stdout, process.stderr);
+      const since = parseSince((values.since as string | undefined) ?? '0');
+      if (since === null) throw new UsageError('--since takes an ISO 8601 time or epoch milliseconds');
+      return auditExport(stateDir, since, process.stdout);
+    },
+  },
 };
 
 function plural(count: number, noun: string): string {

@@ -154,6 +154,11 @@ export interface PipelineConfig {
   maxQueue: number;
   /** Events older than this on arrival or at restart are answered `expired`. */
   maxEventAgeMs: number;
+  /**
+   * Event field holding when the event happened (epoch ms or ISO 8601); its age on arrival is checked
+   * against `maxEventAgeMs`. Null: age is counted from arrival at the gateway.
+   */
+  timestampField: string | null;
 }
 
 export interface StateConfig {
@@ -170,6 +175,22 @@ export interface PrivacyConfig {
   keepInput: boolean;
   /** Put the raw payload (base64) into dead-letter records (default: only size and sha256). */
   deadLetterPayload: boolean;
+  /**
+   * Accept broker and listen addresses outside loopback, link-local and private ranges. Off: such an
+   * address is a config problem, so a typo cannot send events off the local network.
+   */
+  allowPublicEndpoints: boolean;
+}
+
+export interface MetricsConfig {
+  /** Serve `/metrics`, `/healthz` and `/readyz`. */
+  enabled: boolean;
+  /** Address the HTTP endpoint listens on. */
+  host: string;
+  /** TCP port; 0 picks a free one. Ignored when systemd passes a socket named `metrics`. */
+  port: number;
+  /** Publish a stats summary on `infergate/<gateway.id>/stats` this often, seconds; 0 = never. */
+  statusIntervalSec: number;
 }
 
 export interface InputLimits {
@@ -187,6 +208,7 @@ export interface InfergateConfig {
   state: StateConfig;
   privacy: PrivacyConfig;
   log: { level: LogLevel };
+  metrics: MetricsConfig;
   /** Absolute path of the file this config came from, or null when built in code. */
   source: string | null;
 }

@@ -38,6 +38,7 @@ const PIPELINE_KEYS = [
   'fallback',
   'maxQueue',
   'maxEventAgeMs',
+  'timestampField',
 ] as const;
 
 export interface PipelineContext {
@@ -145,6 +146,14 @@ function validatePipeline(
     problems.add(at('maxEventAgeMs'), `must be at least budgetMs (${numbers.budgetMs})`);
   }
 
+  const timestampField = entry.timestampField ?? null;
+  if (
+    timestampField !== null &&
+    (typeof timestampField !== 'string' || !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(timestampField))
+  ) {
+    problems.add(at('timestampField'), 'must be a dotted field path (e.g. ts or meta.createdAt)');
+  }
+
   if (problems.count !== before || input === null || decide === null || responseTopics === null) return null;
   return {
     name: entry.name as string,
@@ -160,6 +169,7 @@ function validatePipeline(
     fallback: entry.fallback as string,
     maxQueue: numbers.maxQueue,
     maxEventAgeMs: numbers.maxEventAgeMs,
+    timestampField: timestampField as string | null,
   };
 }
 

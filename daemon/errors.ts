@@ -27,6 +27,7 @@ export const ErrorCodes = {
   BROKER_START: 'IG_ERR_BROKER_START',
   STATE_OPEN: 'IG_ERR_STATE_OPEN',
   STATE_WRITE: 'IG_ERR_STATE_WRITE',
+  METRICS_LISTEN: 'IG_ERR_METRICS_LISTEN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

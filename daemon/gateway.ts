@@ -2,6 +2,7 @@ import type { InfergateConfig } from '../config/types.js';
 import { answerMessage, type Answer } from './answer.js';
 import { ErrorCodes } from './errors.js';
 import { sha256Hex } from './event-identity.js';
+import { isStale } from './event-time.js';
 import { Inbox, type StoredEvent } from './inbox.js';
 import { Outbox } from './outbox.js';
 import { recoverInbox } from './recovery.js';
@@ -166,8 +167,15 @@ export class Gateway {
       return;
     }
     const { pipeline, captures } = route;
+    const expiresAt =
+      message.messageExpirySec === undefined ? null : receivedAt + message.messageExpirySec * 1000;
+    // A decision after the request's own expiry helps nobody: the deadline is the earlier of the two.
+    const budgetMs = Math.min(
+      pipeline.config.budgetMs,
+      expiresAt === null ? Infinity : expiresAt - receivedAt,
+    );
     this.metrics.eventReceived(pipeline.config.name);
-    const { eventId, sha256, replyTopic, input, problem } = readEvent(pipeline, message, captures);
+    const { eventId, sha256, replyTopic, input, eventTime, problem } = readEvent(pipeline, message, captures);
     this.metrics.stageLatency(pipeline.config.name, 'decode', this.clock.monotonic() - receivedMono);
     const existing = inbox.get(pipeline.config.name, eventId);
     if (existing !== undefined) {
@@ -180,12 +188,30 @@ export class Gateway {
       eventId,
       topic: message.topic,
       receivedAt,
-      deadlineAt: receivedAt + pipeline.config.budgetMs,
+      deadlineAt: receivedAt + budgetMs,
+      expiresAt,
       responseTopic: message.responseTopic ?? null,
       correlation: message.correlationData ?? null,
       payload: message.payload,
       inputSha256: sha256,
     };
+    if (
+      problem === undefined &&
+      isStale(receivedAt, { receivedAt, eventTime, expiresAt }, pipeline.config.maxEventAgeMs)
+    ) {
+      // Too old to deserve a model decision (a backlog after a long outage): answer at once, on record.
+      const answer = fallbackAnswer(pipeline, 'expired');
+      const record = this.record(
+        pipeline,
+        eventId,
+        answer,
+        this.clock.monotonic() - receivedMono,
+        replyTopic,
+      );
+      inbox.insertDecided(event, record);
+      this.outbox!.decision(pipeline.config.name, eventId, replyTopic, record.message, event.correlation);
+      return;
+    }
     if (problem !== undefined) {
       const answer: Answer = {
         decision: pipeline.config.fallback,
@@ -212,7 +238,7 @@ export class Gateway {
     }
     inbox.insert(event);
     if (this.draining) return; // recorded and acknowledged; answered by the next start
-    this.admit(pipeline, eventId, receivedAt, receivedMono, receivedMono + pipeline.config.budgetMs, input!, {
+    this.admit(pipeline, eventId, receivedAt, receivedMono, receivedMono + budgetMs, input!, {
       replyTopic,
       correlation: event.correlation,
     });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StateConfig } from '../config/types.js';
+import { chainHash, GENESIS_HASH, type StoredChainRow } from './audit-chain.js';
 import { ErrorCodes, StateError } from './errors.js';
 
 /**
@@ -21,6 +22,8 @@ export interface NewEvent {
   topic: string;
   receivedAt: number;
   deadlineAt: number;
+  /** When the event stops being worth answering with a model decision (MQTT 5 Message Expiry), ms epoch. */
+  expiresAt: number | null;
   responseTopic: string | null;
   correlation: Buffer | null;
   payload: Buffer;
@@ -47,6 +50,7 @@ export interface StoredEvent {
   topic: string;
   receivedAt: number;
   deadlineAt: number;
+  expiresAt: number | null;
   responseTopic: string | null;
   correlation: Buffer | null;
   payload: Buffer | null;
@@ -62,6 +66,7 @@ interface EventRow {
   topic: string;
   received_at: number;
   deadline_at: number;
+  expires_at: number | null;
   response_topic: string | null;
   correlation: Buffer | null;
   payload: Buffer | null;
@@ -92,11 +97,24 @@ CREATE TABLE IF NOT EXISTS events (
   decided_at     INTEGER,
   message        TEXT,
   reply_topic    TEXT,
+  expires_at     INTEGER,
+  seq            INTEGER UNIQUE,
+  prev_hash      TEXT,
+  hash           TEXT,
   PRIMARY KEY (pipeline, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_unfinished ON events(state) WHERE state <> 'published';
-CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+CREATE INDEX IF NOT EXISTS events_decided ON events(decided_at);
+CREATE TABLE IF NOT EXISTS audit_anchor (
+  seq       INTEGER PRIMARY KEY,
+  hash      TEXT    NOT NULL,
+  pruned_at INTEGER NOT NULL
+);
+PRAGMA user_version = 1;
 `;
+
+/** Retention removes the chain in whole segments of this many rows, so anchors stay few and aligned. */
+export const AUDIT_SEGMENT_ROWS = 1024;
 
 export const INBOX_FILE = 'infergate.db';
 
@@ -105,11 +123,18 @@ export class Inbox {
   private readonly keepInput: boolean;
   private readonly statements: ReturnType<typeof prepare>;
   private closed = false;
+  /** The chain head: the last decided row's sequence number and hash. */
+  private headSeq: number;
+  private headHash: string;
 
   private constructor(db: Database.Database, keepInput: boolean) {
     this.db = db;
     this.keepInput = keepInput;
     this.statements = prepare(db);
+    const head = this.statements.head.get() as { seq: number; hash: string } | undefined;
+    const anchor = this.anchor();
+    this.headSeq = head?.seq ?? anchor.seq;
+    this.headHash = head?.hash ?? anchor.hash;
   }
 
   static open(state: StateConfig, options: { keepInput: boolean }): Inbox {
@@ -130,6 +155,19 @@ export class Inbox {
     return new Inbox(db, options.keepInput);
   }
 
+  /** Opens an existing state database read-only (audit tools; safe while the daemon runs, thanks to WAL). */
+  static openReadOnly(dir: string): Inbox {
+    const file = join(dir, INBOX_FILE);
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 2000');
+    } catch (error) {
+      throw new StateError(ErrorCodes.STATE_OPEN, `cannot open the state database ${file}`, { cause: error });
+    }
+    return new Inbox(db, false);
+  }
+
   get(pipeline: string, eventId: string): StoredEvent | undefined {
     const row = this.statements.get.get(pipeline, eventId) as EventRow | undefined;
     return row === undefined ? undefined : fromRow(row);
@@ -144,6 +182,7 @@ export class Inbox {
         event.topic,
         event.receivedAt,
         event.deadlineAt,
+        event.expiresAt,
         event.responseTopic,
         event.correlation,
         event.payload,
@@ -155,33 +194,100 @@ export class Inbox {
 
   /** Records an event and its decision at once (invalid input, decided on arrival). */
   insertDecided(event: NewEvent, decision: DecisionRecord): boolean {
+    const link = this.nextLink(event, decision);
     const result = this.write(() =>
       this.statements.insertDecided.run({
         ...decisionParams(decision),
+        ...link,
         pipeline: event.pipeline,
         eventId: event.eventId,
         topic: event.topic,
         receivedAt: event.receivedAt,
         deadlineAt: event.deadlineAt,
+        expiresAt: event.expiresAt,
         responseTopic: event.responseTopic,
         correlation: event.correlation,
         payload: this.keepInput ? event.payload : null,
         inputSha256: event.inputSha256,
       }),
     );
-    return result.changes === 1;
+    return this.advance(result.changes, link);
   }
 
-  /** First decision wins: returns false when the event was already decided. */
+  /** First decision wins: returns false when the event was already decided (or is unknown). */
   decide(pipeline: string, eventId: string, decision: DecisionRecord): boolean {
+    const stored = this.statements.chainFields.get(pipeline, eventId) as
+      { topic: string; received_at: number; input_sha256: string; state: EventState } | undefined;
+    if (stored === undefined || stored.state !== 'pending') return false;
+    const link = this.nextLink(
+      {
+        pipeline,
+        eventId,
+        topic: stored.topic,
+        receivedAt: stored.received_at,
+        inputSha256: stored.input_sha256,
+      },
+      decision,
+    );
     const result = this.write(() =>
       (this.keepInput ? this.statements.decideKeep : this.statements.decide).run({
         ...decisionParams(decision),
+        ...link,
         pipeline,
         eventId,
       }),
     );
-    return result.changes === 1;
+    return this.advance(result.changes, link);
+  }
+
+  /** Where the remaining chain starts: the last pruned row, or the genesis. */
+  anchor(): { seq: number; hash: string } {
+    const anchor = this.statements.anchor.get() as { seq: number; hash: string } | undefined;
+    return anchor ?? { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /** Decided rows in chain order, from `afterSeq` on. */
+  *chain(afterSeq = 0): IterableIterator<StoredChainRow> {
+    for (const row of this.statements.chain.iterate(afterSeq) as IterableIterator<ChainRow>) {
+      yield fromChainRow(row);
+    }
+  }
+
+  /** Decided rows whose decision time is at or after `since` (ms epoch), in chain order. */
+  *decidedSince(since: number): IterableIterator<StoredChainRow & { state: EventState }> {
+    for (const row of this.statements.decidedSince.iterate(since) as IterableIterator<ChainRow>) {
+      yield { ...fromChainRow(row), state: row.state };
+    }
+  }
+
+  private nextLink(
+    event: { pipeline: string; eventId: string; topic: string; receivedAt: number; inputSha256: string },
+    decision: DecisionRecord,
+  ): { seq: number; prevHash: string; hash: string } {
+    const seq = this.headSeq + 1;
+    const hash = chainHash(this.headHash, {
+      seq,
+      pipeline: event.pipeline,
+      eventId: event.eventId,
+      topic: event.topic,
+      receivedAt: event.receivedAt,
+      inputSha256: event.inputSha256,
+      decision: decision.decision,
+      source: decision.source,
+      reason: decision.reason,
+      modelSha256: decision.modelSha256,
+      latencyMs: decision.latencyMs,
+      decidedAt: decision.decidedAt,
+      message: decision.message,
+    });
+    return { seq, prevHash: this.headHash, hash };
+  }
+
+  private advance(changes: number, link: { seq: number; hash: string }): boolean {
+    if (changes !== 1) return false;
+    this.headSeq = link.seq;
+    this.headHash = link.hash;
+    return true;
   }
 
   markPublished(pipeline: string, eventId: string): void {
@@ -199,9 +305,26 @@ export class Inbox {
     return (this.statements.unpublished.all() as EventRow[]).map(fromRow);
   }
 
-  /** Deletes published rows received before `before` (ms epoch). Returns the number deleted. */
+  /**
+   * Retention: deletes the oldest whole segments of the chain whose rows were all decided before `before`
+   * (ms epoch) and published, and records the last deleted row as the new anchor, so what remains still
+   * verifies. Returns the number of rows deleted.
+   */
   prune(before: number): number {
-    return this.write(() => this.statements.prune.run(before)).changes;
+    const anchor = this.anchor();
+    // The first row that must stay: too recent, or not yet acknowledged by the broker.
+    const blocker = this.statements.firstKept.get(anchor.seq, before) as { seq: number } | undefined;
+    const limit = blocker === undefined ? this.headSeq : blocker.seq - 1;
+    const cut = anchor.seq + Math.floor((limit - anchor.seq) / AUDIT_SEGMENT_ROWS) * AUDIT_SEGMENT_ROWS;
+    if (cut <= anchor.seq) return 0;
+    const last = this.statements.hashAt.get(cut) as { hash: string } | undefined;
+    if (last === undefined) return 0;
+    return this.write(() =>
+      this.db.transaction(() => {
+        this.statements.addAnchor.run(cut, last.hash, Date.now());
+        return this.statements.pruneChain.run(anchor.seq, cut).changes;
+      })(),
+    );
   }
 
   counts(): Record<EventState, number> {
@@ -233,20 +356,23 @@ export class Inbox {
 function prepare(db: Database.Database) {
   const decisionColumns = `decision = @decision, source = @source, reason = @reason, model = @model,
     model_sha256 = @modelSha256, latency_ms = @latencyMs, decided_at = @decidedAt, message = @message,
-    reply_topic = @replyTopic, state = CASE WHEN @replyTopic IS NULL THEN 'published' ELSE 'decided' END`;
+    reply_topic = @replyTopic, seq = @seq, prev_hash = @prevHash, hash = @hash,
+    state = CASE WHEN @replyTopic IS NULL THEN 'published' ELSE 'decided' END`;
   return {
     get: db.prepare('SELECT * FROM events WHERE pipeline = ? AND event_id = ?'),
     insert: db.prepare(
-      `INSERT OR IGNORE INTO events (pipeline, event_id, topic, received_at, deadline_at, response_topic,
-        correlation, payload, input_sha256, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+      `INSERT OR IGNORE INTO events (pipeline, event_id, topic, received_at, deadline_at, expires_at,
+        response_topic, correlation, payload, input_sha256, state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
     ),
     insertDecided: db.prepare(
-      `INSERT OR IGNORE INTO events (pipeline, event_id, topic, received_at, deadline_at, response_topic,
-        correlation, payload, input_sha256, state, decision, source, reason, model, model_sha256, latency_ms,
-        decided_at, message, reply_topic)
-       VALUES (@pipeline, @eventId, @topic, @receivedAt, @deadlineAt, @responseTopic, @correlation, @payload,
-        @inputSha256, CASE WHEN @replyTopic IS NULL THEN 'published' ELSE 'decided' END, @decision, @source,
-        @reason, @model, @modelSha256, @latencyMs, @decidedAt, @message, @replyTopic)`,
+      `INSERT OR IGNORE INTO events (pipeline, event_id, topic, received_at, deadline_at, expires_at,
+        response_topic, correlation, payload, input_sha256, state, decision, source, reason, model, model_sha256,
+        latency_ms, decided_at, message, reply_topic, seq, prev_hash, hash)
+       VALUES (@pipeline, @eventId, @topic, @receivedAt, @deadlineAt, @expiresAt, @responseTopic, @correlation,
+        @payload, @inputSha256, CASE WHEN @replyTopic IS NULL THEN 'published' ELSE 'decided' END, @decision,
+        @source, @reason, @model, @modelSha256, @latencyMs, @decidedAt, @message, @replyTopic, @seq,
+        @prevHash, @hash)`,
     ),
     decide: db.prepare(
       `UPDATE events SET ${decisionColumns}, payload = NULL
@@ -261,8 +387,64 @@ function prepare(db: Database.Database) {
     ),
     pending: db.prepare(`SELECT * FROM events WHERE state = 'pending' ORDER BY received_at`),
     unpublished: db.prepare(`SELECT * FROM events WHERE state = 'decided' ORDER BY received_at`),
-    prune: db.prepare(`DELETE FROM events WHERE state = 'published' AND received_at < ?`),
+    chainFields: db.prepare(
+      'SELECT topic, received_at, input_sha256, state FROM events WHERE pipeline = ? AND event_id = ?',
+    ),
+    head: db.prepare('SELECT seq, hash FROM events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1'),
+    anchor: db.prepare('SELECT seq, hash FROM audit_anchor ORDER BY seq DESC LIMIT 1'),
+    addAnchor: db.prepare('INSERT INTO audit_anchor (seq, hash, pruned_at) VALUES (?, ?, ?)'),
+    hashAt: db.prepare('SELECT hash FROM events WHERE seq = ?'),
+    firstKept: db.prepare(
+      `SELECT seq FROM events WHERE seq > ? AND (decided_at >= ? OR state <> 'published') ORDER BY seq LIMIT 1`,
+    ),
+    pruneChain: db.prepare('DELETE FROM events WHERE seq > ? AND seq <= ?'),
+    chain: db.prepare(`SELECT ${CHAIN_COLUMNS} FROM events WHERE seq > ? ORDER BY seq`),
+    decidedSince: db.prepare(
+      `SELECT ${CHAIN_COLUMNS} FROM events WHERE seq IS NOT NULL AND decided_at >= ? ORDER BY seq`,
+    ),
     counts: db.prepare('SELECT state, count(*) AS n FROM events GROUP BY state'),
+  };
+}
+
+const CHAIN_COLUMNS = `seq, pipeline, event_id, topic, received_at, input_sha256, decision, source, reason,
+  model_sha256, latency_ms, decided_at, message, prev_hash, hash, state`;
+
+interface ChainRow {
+  seq: number;
+  pipeline: string;
+  event_id: string;
+  topic: string;
+  received_at: number;
+  input_sha256: string;
+  decision: string;
+  source: string;
+  reason: string;
+  model_sha256: string | null;
+  latency_ms: number;
+  decided_at: number;
+  message: string;
+  prev_hash: string;
+  hash: string;
+  state: EventState;
+}
+
+function fromChainRow(row: ChainRow): StoredChainRow {
+  return {
+    seq: row.seq,
+    pipeline: row.pipeline,
+    eventId: row.event_id,
+    topic: row.topic,
+    receivedAt: row.received_at,
+    inputSha256: row.input_sha256,
+    decision: row.decision,
+    source: row.source,
+    reason: row.reason,
+    modelSha256: row.model_sha256,
+    latencyMs: row.latency_ms,
+    decidedAt: row.decided_at,
+    message: row.message,
+    prevHash: row.prev_hash,
+    hash: row.hash,
   };
 }
 
@@ -287,6 +469,7 @@ function fromRow(row: EventRow): StoredEvent {
     topic: row.topic,
     receivedAt: row.received_at,
     deadlineAt: row.deadline_at,
+    expiresAt: row.expires_at,
     responseTopic: row.response_topic,
     correlation: row.correlation,
     payload: row.payload,

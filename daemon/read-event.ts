@@ -1,5 +1,6 @@
 import type { InputError, TopicError } from './errors.js';
 import { eventIdOf, sha256Hex } from './event-identity.js';
+import { eventTimeOf } from './event-time.js';
 import { inputProblem } from './input-problem.js';
 import type { EventInput, Pipeline } from './pipeline.js';
 import type { EventFields, InboundMessage } from './ports.js';
@@ -13,6 +14,8 @@ export interface ReadEvent {
   replyTopic: string | null;
   /** The model input; absent when `problem` is set. */
   input: EventInput | undefined;
+  /** When the event happened, from the pipeline's `timestampField`; null when none is configured. */
+  eventTime: number | null;
   /** Why the event is refused, if it is. The first problem found wins. */
   problem: InputError | TopicError | undefined;
 }
@@ -45,14 +48,16 @@ export function readEvent(pipeline: Pipeline, message: InboundMessage, captures:
     replyTopic = fallbackTopic(pipeline, captures);
   }
   let input: EventInput | undefined;
+  let eventTime: number | null = null;
   if (problem === undefined) {
     try {
       input = pipeline.encode(fields!);
+      eventTime = eventTimeOf(fields!, pipeline.config.timestampField);
     } catch (error) {
       problem = inputProblem(error);
     }
   }
-  return { eventId, sha256, replyTopic, input, problem };
+  return { eventId, sha256, replyTopic, input, eventTime, problem };
 }
 
 /** A refused response topic still leaves the pipeline's own output topic to answer on. */

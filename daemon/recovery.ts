@@ -1,4 +1,5 @@
 import type { Answer } from './answer.js';
+import { isStale } from './event-time.js';
 import { inputProblem } from './input-problem.js';
 import type { Inbox, StoredEvent } from './inbox.js';
 import type { EventInput, Pipeline } from './pipeline.js';
@@ -46,7 +47,8 @@ export function recoverInbox(deps: RecoveryDeps): { republished: number; resumed
       scores: null,
       source: 'fallback' as const,
     };
-    if (clock.now() - stored.receivedAt > pipeline.config.maxEventAgeMs || stored.payload === null) {
+    const stale = isStale(clock.now(), { ...stored, eventTime: null }, pipeline.config.maxEventAgeMs);
+    if (stale || stored.payload === null) {
       expired += 1;
       deps.finish(pipeline, stored, { ...fallback, reason: 'expired' });
       continue;

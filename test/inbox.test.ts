@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { Inbox, type DecisionRecord, type NewEvent } from '../daemon/inbox.js';
+import { AUDIT_SEGMENT_ROWS, Inbox, type DecisionRecord, type NewEvent } from '../daemon/inbox.js';
 import { tempDir } from './helpers/gateway-process.js';
 
 const event = (eventId: string, payload = '{"id":1}'): NewEvent => ({
@@ -10,6 +10,7 @@ const event = (eventId: string, payload = '{"id":1}'): NewEvent => ({
   topic: 'a/b',
   receivedAt: 1000,
   deadlineAt: 1300,
+  expiresAt: null,
   responseTopic: 'reply/x',
   correlation: Buffer.from('c'),
   payload: Buffer.from(payload),
@@ -95,18 +96,24 @@ t.test('pending and unpublished rows survive a reopen', async (t) => {
   t.same(second.counts(), { pending: 1, decided: 1, published: 0 });
 });
 
-t.test('retention prunes only published rows', async (t) => {
+t.test('retention prunes whole old segments of published rows, never pending ones', async (t) => {
   const inbox = Inbox.open(state(tempDir(t)), { keepInput: false });
   t.teardown(() => inbox.close());
-  inbox.insert(event('old-published'));
-  inbox.decide('p', 'old-published', decision());
-  inbox.markPublished('p', 'old-published');
-  inbox.insert(event('old-pending'));
-  t.equal(inbox.prune(2000), 1);
+  inbox.insert(event('still-pending'));
+  const total = AUDIT_SEGMENT_ROWS * 2 + 10;
+  for (let i = 0; i < total; i += 1) {
+    inbox.insert(event(`e${i}`));
+    inbox.decide('p', `e${i}`, decision());
+    inbox.markPublished('p', `e${i}`);
+  }
+  t.equal(inbox.prune(Number.MAX_SAFE_INTEGER), AUDIT_SEGMENT_ROWS * 2, 'two whole segments pruned');
+  t.equal(inbox.anchor().seq, AUDIT_SEGMENT_ROWS * 2);
   t.same(
     inbox.pending().map((e) => e.eventId),
-    ['old-pending'],
+    ['still-pending'],
   );
+  t.equal(inbox.prune(Number.MAX_SAFE_INTEGER), 0, 'the rest is less than a segment');
+  t.equal(inbox.prune(0), 0, 'nothing is old enough');
 });
 
 t.test('a state dir that cannot be created is IG_ERR_STATE_OPEN', async (t) => {
