@@ -27,6 +27,7 @@ import { checkMqttConfig, unpublishableTopic } from './mqtt-config-check.js';
 import {
   createStreamBuilder,
   isTlsErrorCode,
+  tlsHint,
   parseMqttEndpoint,
   readTlsMaterial,
   type MqttEndpoint,
@@ -247,6 +248,8 @@ class MqttClientTransport implements MqttTransport {
       incomingStore: new Store({ clean: false }),
       outgoingStore: new Store({ clean: false }),
       queueQoSZero: false,
+      // MQTT.js formats a debug line for every packet even when debugging is off: a measurable cost per event.
+      log: () => {},
       manualConnect: true,
       username: config.username ?? undefined,
       password: config.password ?? undefined,
@@ -373,9 +376,7 @@ class MqttClientTransport implements MqttTransport {
         reason: failure?.message ?? 'connection closed before CONNACK',
         attempt: this.failedAttempts,
         retryInMs: client.options.reconnectPeriod,
-        ...(tlsProblem
-          ? { hint: 'the broker certificate was not accepted; check mqtt.tls.ca and the host name' }
-          : {}),
+        ...(tlsProblem ? { hint: tlsHint(code) } : {}),
       },
       'mqtt connect failed',
     );

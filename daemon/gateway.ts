@@ -13,7 +13,7 @@ import type { Clock, InboundMessage, Logger, ModelRunner, MqttTransport, Payload
 import { noopMetrics, systemClock, type GatewayMetrics } from './ports.js';
 import { readEvent } from './read-event.js';
 import { replyTopicFor, replyTopicForStored } from './reply-target.js';
-import { Scheduler, type JobOutcome } from './scheduler.js';
+import { Scheduler, type JobOutcome, type LaneStats } from './scheduler.js';
 
 export interface GatewayDeps {
   config: InfergateConfig;
@@ -72,6 +72,11 @@ export class Gateway {
 
   get ready(): boolean {
     return this.started && !this.draining && this.deps.transport.state === 'connected';
+  }
+
+  /** Per model: events queued and runs in flight (for metrics). Empty until the models are loaded. */
+  get queues(): ReadonlyMap<string, LaneStats> {
+    return this.scheduler?.stats() ?? new Map();
   }
 
   /** Opens the state, loads and warms every model, connects, then finishes what a previous run left. */
@@ -177,12 +182,6 @@ export class Gateway {
     this.metrics.eventReceived(pipeline.config.name);
     const { eventId, sha256, replyTopic, input, eventTime, problem } = readEvent(pipeline, message, captures);
     this.metrics.stageLatency(pipeline.config.name, 'decode', this.clock.monotonic() - receivedMono);
-    const existing = inbox.get(pipeline.config.name, eventId);
-    if (existing !== undefined) {
-      this.onRedelivery(pipeline, existing, message, captures);
-      return;
-    }
-
     const event = {
       pipeline: pipeline.config.name,
       eventId,
@@ -195,48 +194,30 @@ export class Gateway {
       payload: message.payload,
       inputSha256: sha256,
     };
-    if (
-      problem === undefined &&
-      isStale(receivedAt, { receivedAt, eventTime, expiresAt }, pipeline.config.maxEventAgeMs)
-    ) {
-      // Too old to deserve a model decision (a backlog after a long outage): answer at once, on record.
-      const answer = fallbackAnswer(pipeline, 'expired');
-      const record = this.record(
-        pipeline,
-        eventId,
-        answer,
-        this.clock.monotonic() - receivedMono,
-        replyTopic,
-      );
-      inbox.insertDecided(event, record);
-      this.outbox!.decision(pipeline.config.name, eventId, replyTopic, record.message, event.correlation);
-      return;
-    }
+
+    let answer: Answer | undefined;
     if (problem !== undefined) {
-      const answer: Answer = {
-        decision: pipeline.config.fallback,
-        score: null,
-        scores: null,
-        source: 'fallback',
-        reason: 'invalid_input',
-        error: problem,
-      };
-      const record = this.record(
-        pipeline,
-        eventId,
-        answer,
-        this.clock.monotonic() - receivedMono,
-        replyTopic,
-      );
-      inbox.insertDecided(event, record);
-      this.outbox!.deadLetter(problem.code, problem.message, message, sha256, {
-        pipeline: pipeline.config.name,
-        eventId,
-      });
+      answer = { ...fallbackAnswer(pipeline, 'invalid_input'), error: problem };
+    } else if (isStale(receivedAt, { receivedAt, eventTime, expiresAt }, pipeline.config.maxEventAgeMs)) {
+      // Too old to deserve a model decision (a backlog after a long outage): answered at once, on record.
+      answer = fallbackAnswer(pipeline, 'expired');
+    }
+    if (answer !== undefined) {
+      const latencyMs = this.clock.monotonic() - receivedMono;
+      const record = this.record(pipeline, eventId, answer, latencyMs, replyTopic);
+      // The insert is the idempotency check: an id already on record is a redelivery.
+      if (!inbox.insertDecided(event, record)) return this.onRedelivery(pipeline, eventId, message, captures);
+      this.noteDecided(pipeline, answer, latencyMs);
+      if (problem !== undefined) {
+        this.outbox!.deadLetter(problem.code, problem.message, message, sha256, {
+          pipeline: pipeline.config.name,
+          eventId,
+        });
+      }
       this.outbox!.decision(pipeline.config.name, eventId, replyTopic, record.message, event.correlation);
       return;
     }
-    inbox.insert(event);
+    if (!inbox.insert(event)) return this.onRedelivery(pipeline, eventId, message, captures);
     if (this.draining) return; // recorded and acknowledged; answered by the next start
     this.admit(pipeline, eventId, receivedAt, receivedMono, receivedMono + budgetMs, input!, {
       replyTopic,
@@ -282,10 +263,12 @@ export class Gateway {
   /** The same id again: answer from the decision log, never infer twice. */
   private onRedelivery(
     pipeline: Pipeline,
-    stored: StoredEvent,
+    eventId: string,
     message: InboundMessage,
     captures: string[],
   ): void {
+    const stored = this.inbox!.get(pipeline.config.name, eventId);
+    if (stored === undefined) return;
     this.counters.redelivered += 1;
     this.metrics.redelivery(pipeline.config.name);
     if (stored.state === 'pending' || stored.message === null) return; // still being decided; one answer follows
@@ -340,13 +323,8 @@ export class Gateway {
         this.log.debug({ pipeline: pipeline.config.name, id: job.eventId }, 'deadline reached: fallback');
       }
     }
-    const record = this.record(
-      pipeline,
-      job.eventId,
-      answer,
-      this.clock.monotonic() - job.receivedMono,
-      job.replyTopic,
-    );
+    const latencyMs = this.clock.monotonic() - job.receivedMono;
+    const record = this.record(pipeline, job.eventId, answer, latencyMs, job.replyTopic);
     let first: boolean;
     try {
       first = this.inbox!.decide(pipeline.config.name, job.eventId, record);
@@ -355,14 +333,23 @@ export class Gateway {
       this.log.error({ err: error, pipeline: pipeline.config.name }, 'could not record the decision');
       first = true;
     }
-    if (first)
+    if (!first) return;
+    this.noteDecided(pipeline, answer, latencyMs);
+    // Published once the decision is on record, so the log never lags what the world has seen.
+    this.inbox!.afterCommit(() =>
       this.outbox!.decision(
         pipeline.config.name,
         job.eventId,
         job.replyTopic,
         record.message,
         job.correlation,
-      );
+      ),
+    );
+  }
+
+  private noteDecided(pipeline: Pipeline, answer: Answer, latencyMs: number): void {
+    this.counters.decided[answer.reason] = (this.counters.decided[answer.reason] ?? 0) + 1;
+    this.metrics.eventDecided(pipeline.config.name, answer.source, answer.reason, latencyMs);
   }
 
   private record(
@@ -381,8 +368,6 @@ export class Gateway {
       decidedAt,
       gatewayId: this.deps.config.gateway.id,
     });
-    this.counters.decided[answer.reason] = (this.counters.decided[answer.reason] ?? 0) + 1;
-    this.metrics.eventDecided(pipeline.config.name, answer.source, answer.reason, latencyMs);
     return {
       decision: answer.decision,
       source: answer.source,
@@ -424,6 +409,7 @@ export class Gateway {
           replyTopicForStored(pipeline, stored),
         );
         if (this.inbox!.decide(stored.pipeline, stored.eventId, record)) {
+          this.noteDecided(pipeline, answer, age);
           outbox.decision(
             stored.pipeline,
             stored.eventId,

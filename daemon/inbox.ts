@@ -123,6 +123,13 @@ export class Inbox {
   private readonly keepInput: boolean;
   private readonly statements: ReturnType<typeof prepare>;
   private closed = false;
+  /**
+   * Group commit: writes off the acknowledgement path (decisions, publish marks) share one transaction per
+   * event-loop turn; an event's insert commits it at once, so the PUBACK never precedes durability.
+   */
+  private transactionOpen = false;
+  private commitScheduled = false;
+  private afterCommitQueue: (() => void)[] = [];
   /** The chain head: the last decided row's sequence number and hash. */
   private headSeq: number;
   private headHash: string;
@@ -173,8 +180,9 @@ export class Inbox {
     return row === undefined ? undefined : fromRow(row);
   }
 
-  /** Records a new event; returns false when the id is already known (a redelivery). */
+  /** Records a new event, durably; returns false when the id is already known (a redelivery). */
   insert(event: NewEvent): boolean {
+    this.openTransaction();
     const result = this.write(() =>
       this.statements.insert.run(
         event.pipeline,
@@ -189,12 +197,14 @@ export class Inbox {
         event.inputSha256,
       ),
     );
+    this.commit();
     return result.changes === 1;
   }
 
   /** Records an event and its decision at once (invalid input, decided on arrival). */
   insertDecided(event: NewEvent, decision: DecisionRecord): boolean {
     const link = this.nextLink(event, decision);
+    this.openTransaction();
     const result = this.write(() =>
       this.statements.insertDecided.run({
         ...decisionParams(decision),
@@ -211,6 +221,7 @@ export class Inbox {
         inputSha256: event.inputSha256,
       }),
     );
+    this.commit();
     return this.advance(result.changes, link);
   }
 
@@ -229,6 +240,7 @@ export class Inbox {
       },
       decision,
     );
+    this.openTransaction();
     const result = this.write(() =>
       (this.keepInput ? this.statements.decideKeep : this.statements.decide).run({
         ...decisionParams(decision),
@@ -292,7 +304,37 @@ export class Inbox {
 
   markPublished(pipeline: string, eventId: string): void {
     if (this.closed) return;
+    this.openTransaction();
     this.write(() => this.statements.markPublished.run(pipeline, eventId));
+  }
+
+  /** Runs `fn` once everything written so far is committed (at once when nothing is pending). */
+  afterCommit(fn: () => void): void {
+    if (!this.transactionOpen) fn();
+    else this.afterCommitQueue.push(fn);
+  }
+
+  /** Makes every write so far durable, then runs what waited for it. */
+  commit(): void {
+    if (!this.transactionOpen) return;
+    this.transactionOpen = false;
+    this.write(() => this.db.exec('COMMIT'));
+    const waiting = this.afterCommitQueue;
+    this.afterCommitQueue = [];
+    for (const fn of waiting) fn();
+  }
+
+  private openTransaction(): void {
+    if (this.transactionOpen || this.closed) return;
+    this.write(() => this.db.exec('BEGIN'));
+    this.transactionOpen = true;
+    if (!this.commitScheduled) {
+      this.commitScheduled = true;
+      setImmediate(() => {
+        this.commitScheduled = false;
+        if (!this.closed) this.commit();
+      });
+    }
   }
 
   /** Events not yet decided, oldest first. */
@@ -337,6 +379,7 @@ export class Inbox {
 
   close(): void {
     if (this.closed) return;
+    this.commit();
     this.closed = true;
     this.db.close();
   }
