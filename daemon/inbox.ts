@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { StateConfig } from '../config/types.js';
 import { chainHash, GENESIS_HASH, type StoredChainRow } from './audit-chain.js';
 import { ErrorCodes, StateError } from './errors.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /**
  * The inbox and the decision log: one SQLite row per (pipeline, event id).
@@ -104,7 +105,7 @@ CREATE TABLE IF NOT EXISTS events (
   PRIMARY KEY (pipeline, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_unfinished ON events(state) WHERE state <> 'published';
-CREATE INDEX IF NOT EXISTS events_decided ON events(decided_at);
+DROP INDEX IF EXISTS events_decided;
 CREATE TABLE IF NOT EXISTS audit_anchor (
   seq       INTEGER PRIMARY KEY,
   hash      TEXT    NOT NULL,
@@ -123,6 +124,7 @@ export class Inbox {
   private readonly keepInput: boolean;
   private readonly statements: ReturnType<typeof prepare>;
   private closed = false;
+  private checkpointer: WalCheckpointer | undefined;
   /**
    * Group commit: writes off the acknowledgement path (decisions, publish marks) share one transaction per
    * event-loop turn; an event's insert commits it at once, so the PUBACK never precedes durability.
@@ -153,13 +155,19 @@ export class Inbox {
       // NORMAL in WAL mode survives a process crash (kill -9); FULL also survives power loss.
       db.pragma(`synchronous = ${state.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('busy_timeout = 2000');
+      // Checkpoints (which fsync) run on a worker thread, see WalCheckpointer.
+      db.pragma('wal_autocheckpoint = 0');
+      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       db.exec(SCHEMA);
     } catch (error) {
       throw new StateError(ErrorCodes.STATE_OPEN, `cannot open the state database in ${state.dir}`, {
         cause: error,
       });
     }
-    return new Inbox(db, options.keepInput);
+    const inbox = new Inbox(db, options.keepInput);
+    inbox.checkpointer = new WalCheckpointer(join(state.dir, INBOX_FILE));
+    inbox.checkpointer.start();
+    return inbox;
   }
 
   /** Opens an existing state database read-only (audit tools; safe while the daemon runs, thanks to WAL). */
@@ -381,6 +389,9 @@ export class Inbox {
     if (this.closed) return;
     this.commit();
     this.closed = true;
+    void this.checkpointer?.stop();
+    // A final checkpoint here keeps the WAL small for the next start and for audit tools.
+    if (!this.db.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }
 

@@ -58,7 +58,11 @@ function compileEncoder(config: PipelineConfig, model: ModelRunner): (event: Eve
   }
   if (config.prompt === null) throw shapeError(config, 'a text model needs a `prompt`');
   const prompt = compilePromptTemplate(config.prompt);
-  return (event) => prompt.render(event);
+  return (event) => {
+    const text = prompt.render(event);
+    model.checkInput?.(text);
+    return text;
+  };
 }
 
 function shapeError(config: PipelineConfig, message: string): ModelError {

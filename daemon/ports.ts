@@ -128,6 +128,12 @@ export interface ModelRunner {
    * aborts when every event of the batch has already been answered (deadline): stop work that can be stopped.
    */
   run(input: ModelInput, rows: number, signal?: AbortSignal): Promise<ModelResult>;
+  /**
+   * Text models, optional: throws InputError when a rendered prompt can never be run (too many tokens), so
+   * the event is answered `invalid_input` at intake instead of failing in the model. Called after `load`;
+   * must be cheap (it runs in the MQTT message handler).
+   */
+  checkInput?(input: string): void;
   dispose(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 import type { Clock, GatewayMetrics, Logger, ModelInput, ModelRunner } from './ports.js';
 import { Fifo } from './fifo.js';
 import type { Job } from './job.js';
-import { isInfergateError } from './errors.js';
+import { ErrorCodes, isInfergateError } from './errors.js';
 
 /** What happened to a job, as reported to the gateway. Exactly one outcome is acted on per job. */
 export type JobOutcome =
@@ -207,13 +207,26 @@ class ModelLane {
       (error: unknown) => {
         clearTimeout(abortTimer);
         const errorCode = isInfergateError(error) ? error.code : undefined;
-        this.deps.logger.error(
-          { err: error, model: this.runner.info.name, rows: batch.length },
-          'model run failed; answering the batch with the fallback',
-        );
-        for (const job of batch) {
-          if (!job.answered) this.deps.onOutcome(job, { kind: 'fallback', reason: 'model_error', errorCode });
+        // A runtime that knows up front it cannot make the budget (an LLM prompt too long for it) says so.
+        const reason = errorCode === ErrorCodes.MODEL_OVERLOAD ? 'overload' : 'model_error';
+        const unanswered = batch.filter((job) => !job.answered);
+        if (unanswered.length === 0) {
+          this.deps.logger.debug(
+            { err: error, model: this.runner.info.name, rows: batch.length },
+            'model run stopped after its batch was answered',
+          );
+        } else if (reason === 'overload') {
+          this.deps.logger.warn(
+            { err: error, model: this.runner.info.name, rows: batch.length },
+            'model cannot answer within the budget; answering the batch overload',
+          );
+        } else {
+          this.deps.logger.error(
+            { err: error, model: this.runner.info.name, rows: batch.length },
+            'model run failed; answering the batch with the fallback',
+          );
         }
+        for (const job of unanswered) this.deps.onOutcome(job, { kind: 'fallback', reason, errorCode });
         this.finishRun();
       },
     );

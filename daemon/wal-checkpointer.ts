@@ -1,0 +1,51 @@
+import { Worker } from 'node:worker_threads';
+
+/** How often the WAL is folded back into the database file, ms. */
+export const CHECKPOINT_INTERVAL_MS = 1000;
+
+/**
+ * Runs SQLite WAL checkpoints on a worker thread with its own connection. A checkpoint fsyncs the WAL and
+ * the database file; on the main thread that stalls acks and deadline timers for milliseconds several
+ * times a second under load, so the main connection has automatic checkpoints off and this does them.
+ */
+export class WalCheckpointer {
+  private readonly file: string;
+  private worker: Worker | undefined;
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  start(): void {
+    if (this.worker !== undefined) return;
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file: this.file, intervalMs: CHECKPOINT_INTERVAL_MS },
+      execArgv: [],
+    });
+    this.worker.unref();
+    // A failed checkpoint only lets the WAL grow until the next one; it must never take the daemon down.
+    this.worker.on('error', () => {});
+  }
+
+  /** Stops the worker after one last checkpoint. Idempotent. */
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (worker === undefined) return;
+    this.worker = undefined;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage('stop');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await worker.terminate();
+  }
+}
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require('better-sqlite3');
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 1000');
+const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
+const timer = setInterval(checkpoint, workerData.intervalMs);
+parentPort.on('message', () => { clearInterval(timer); checkpoint(); db.close(); process.exit(0); });
+`;
