@@ -101,3 +101,22 @@ export function createStreamBuilder(
 export function isTlsErrorCode(code: string): boolean {
   return /CERT|SELF_SIGNED|UNABLE_TO_|^ERR_TLS_|^ERR_SSL_|^EPROTO$/.test(code);
 }
+
+/** What to check for a TLS failure code: which side refused which certificate. */
+export function tlsHint(code: string): string {
+  // TLS alerts from the broker: it refused our client certificate, or we sent none.
+  if (
+    /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_BAD_CERTIFICATE|TLSV1_ALERT_UNKNOWN_CA|SSLV3_ALERT_CERTIFICATE_(UNKNOWN|EXPIRED|REVOKED))$/.test(
+      code,
+    )
+  ) {
+    return 'the broker refused our client certificate (or none was sent): check mqtt.tls.cert and mqtt.tls.key, and that the broker trusts their CA';
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return 'the broker certificate does not name the host in mqtt.url: use a name or address its subjectAltName lists';
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return 'the broker certificate is expired or not yet valid: renew it, and check the clock of this box';
+  }
+  return 'the broker certificate was not accepted; check mqtt.tls.ca and the host name';
+}

@@ -199,6 +199,18 @@ class MqttClientTransport implements MqttTransport {
     return first.promise;
   }
 
+  async setSubscriptions(subscriptions: readonly string[]): Promise<void> {
+    const removed = this.subscriptions.filter((filter) => !subscriptions.includes(filter));
+    const added = subscriptions.filter((filter) => !this.subscriptions.includes(filter));
+    this.subscriptions = [...subscriptions];
+    const client = this.client;
+    if (client === undefined || this.currentState !== 'connected') return; // the next connect subscribes
+    if (added.length > 0) await this.subscribe(client);
+    // On a persistent session an unsubscribed filter stops collecting events for us while we are away too.
+    if (removed.length > 0) await client.unsubscribeAsync(removed);
+    this.logger.info({ added, removed }, 'mqtt subscriptions updated');
+  }
+
   async publish(topic: string, payload: Buffer | string, options: PublishOptions): Promise<void> {
     const invalid = unpublishableTopic(topic);
     if (invalid !== null) {

@@ -16,7 +16,19 @@ export async function createModels(
       models.set(name, createOnnxModel({ logger, model }));
     } else {
       const { createLlamaModel } = await import('../adapters/llama-model.js');
-      models.set(name, createLlamaModel({ logger, model }));
+      // Validation lets one prompt pipeline use a llama model: the prompt is part of what the model loads.
+      const pipeline = config.pipelines.find((p) => p.model === name && p.prompt !== null);
+      models.set(
+        name,
+        createLlamaModel({
+          logger,
+          model,
+          pipeline:
+            pipeline === undefined
+              ? null
+              : { name: pipeline.name, prompt: pipeline.prompt!, budgetMs: pipeline.budgetMs },
+        }),
+      );
     }
   }
   return models;

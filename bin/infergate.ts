@@ -57,17 +57,64 @@ const commands: Record<string, Command> = {
     },
   },
   'check-config': {
-    usage: 'infergate check-config FILE',
-    summary: 'validate a config file and list every problem in it',
-    options: {},
-    async run(_values, positionals) {
+    usage: 'infergate check-config FILE [--probe]',
+    summary:
+      'validate a config file and list every problem in it; --probe also loads the models and checks each ' +
+      "pipeline's measured latency against its budget (exit 1 when one is not met)",
+    options: { probe: { type: 'boolean' } },
+    async run(values, positionals) {
       if (positionals.length !== 1) throw new UsageError('check-config takes exactly one FILE');
       const file = positionals[0]!;
       const config = loadConfigOrExit(file);
+      if (values.probe === true) {
+        // Loaded only here: it pulls in the native runtimes, which a plain check must not need.
+        const { probeCommand } = await import('./budget-probe.js');
+        return probeCommand(config, file);
+      }
       const pipelines = config.pipelines.length;
       const models = Object.keys(config.models).length;
       process.stdout.write(`ok: ${file} (${plural(pipelines, 'pipeline')}, ${plural(models, 'model')})\n`);
       return ExitCodes.OK;
+    },
+  },
+  quantize: {
+    usage:
+      'infergate quantize IN.onnx OUT.onnx --bits 4|8 [--block-size N] [--min-size N] [--exclude NODE]... [--accuracy-level N]',
+    summary: 'rewrite an FP32 ONNX model with INT4 (MatMulNBits) or INT8 (DequantizeLinear) weights',
+    options: {
+      bits: { type: 'string' },
+      'block-size': { type: 'string' },
+      'min-size': { type: 'string' },
+      exclude: { type: 'string', multiple: true },
+      'accuracy-level': { type: 'string' },
+    },
+    async run(values, positionals) {
+      const { quantizeCommand } = await import('../tools/quantize-command.js');
+      return quantizeCommand(values, positionals, this.usage);
+    },
+  },
+  eval: {
+    usage:
+      'infergate eval MODEL.onnx DATA.csv|.jsonl [--baseline FP32.onnx] [--label COL] [--features A,B,..] [--card FILE] ' +
+      '[--labels A,B,..] [--threshold T] [--bands A,B] [--batch N] [--threads N] [--limit N] [--json]',
+    summary:
+      'score a model on labelled data: accuracy, precision/recall, ROC-AUC or macro F1, latency, retention',
+    options: {
+      baseline: { type: 'string' },
+      label: { type: 'string' },
+      features: { type: 'string' },
+      card: { type: 'string' },
+      labels: { type: 'string' },
+      threshold: { type: 'string' },
+      bands: { type: 'string' },
+      batch: { type: 'string' },
+      threads: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    async run(values, positionals) {
+      const { evalCommand } = await import('../tools/eval-command.js');
+      return evalCommand(values, positionals, this.usage);
     },
   },
   audit: {
@@ -107,7 +154,8 @@ function usage(): string {
     '',
     '  infergate --help | --version',
     '',
-    'exit codes: 0 ok, 64 usage error, 70 internal error, 78 invalid config',
+    'exit codes: 0 ok, 64 usage error, 65 model or data refused, 66 input unreadable, 70 internal error,',
+    '  73 output not writable, 78 invalid config',
     '',
   ].join('\n');
 }

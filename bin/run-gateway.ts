@@ -4,8 +4,10 @@ import { createMqttTransport } from '../adapters/mqtt-transport.js';
 import type { InfergateConfig } from '../config/types.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
 import { createGateway, type Gateway } from '../daemon/gateway.js';
-import type { Logger } from '../daemon/ports.js';
+import type { GatewayMetrics, Logger, MqttTransport } from '../daemon/ports.js';
 import { createModels } from './create-models.js';
+import { createOperations } from './operations.js';
+import { reloadOnSighup } from './reload-on-sighup.js';
 
 /** EX_CONFIG: restarting will not help until someone fixes the config or the files it names. */
 export const EXIT_CONFIG = 78;
@@ -23,6 +25,7 @@ const CONFIG_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([
 interface Parts {
   broker: ReturnType<typeof createEmbeddedBroker> | undefined;
   gateway: Gateway;
+  transport: MqttTransport;
 }
 
 /**
@@ -31,14 +34,19 @@ interface Parts {
  * Resolves with the process exit code.
  */
 export async function runGateway(config: InfergateConfig, logger: Logger): Promise<number> {
+  // systemd notifications, /metrics + /healthz + /readyz, stats messages. A SIGHUP reload calls
+  // ops.reloading() when it begins and ops.ready() once the reloaded gateway serves again.
+  const ops = createOperations(config, logger, process.env);
   let parts: Parts;
   try {
-    parts = await buildGateway(config, logger);
+    parts = await buildGateway(config, logger, ops.metrics);
   } catch (error) {
     logger.fatal({ err: error }, 'invalid configuration');
     return exitCodeFor(error);
   }
-  const { broker, gateway } = parts;
+  const { broker, gateway, transport } = parts;
+  ops.attach({ gateway, transport });
+  const stopReloads = reloadOnSighup({ config, logger, gateway, notify: ops });
 
   let stopRequested: ((signal: string) => void) | undefined;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
@@ -46,18 +54,26 @@ export async function runGateway(config: InfergateConfig, logger: Logger): Promi
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 
+  let stopping = false;
+  void stopSignal.then(() => (stopping = true));
   try {
+    await ops.start();
     await broker?.start();
     await Promise.race([gateway.start(), stopSignal.then(() => undefined)]);
+    if (!stopping) ops.ready();
   } catch (error) {
     logger.fatal({ err: error }, 'gateway failed to start');
+    ops.failed(error);
     await Promise.allSettled([gateway.stop()]);
     await broker?.stop();
+    await ops.stop();
     return exitCodeFor(error);
   }
 
   const signal = await stopSignal;
+  stopReloads();
   logger.info({ signal }, 'stopping');
+  ops.stopping(signal);
   const forced = setTimeout(() => {
     logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop took too long; exiting anyway');
     process.exit(1);
@@ -71,13 +87,18 @@ export async function runGateway(config: InfergateConfig, logger: Logger): Promi
     return 1;
   } finally {
     clearTimeout(forced);
+    await ops.stop();
   }
   logger.info('stopped');
   return 0;
 }
 
 /** Factories validate and do no I/O, so a bad config slice fails here, before anything starts. */
-async function buildGateway(config: InfergateConfig, logger: Logger): Promise<Parts> {
+async function buildGateway(
+  config: InfergateConfig,
+  logger: Logger,
+  metrics: GatewayMetrics,
+): Promise<Parts> {
   const broker = config.broker.embedded.enabled
     ? createEmbeddedBroker({ logger, config: config.broker.embedded })
     : undefined;
@@ -93,8 +114,9 @@ async function buildGateway(config: InfergateConfig, logger: Logger): Promise<Pa
     transport,
     models,
     decoders: { json: createJsonDecoder({ limits: config.limits }) },
+    metrics,
   });
-  return { broker, gateway };
+  return { broker, gateway, transport };
 }
 
 function exitCodeFor(error: unknown): number {

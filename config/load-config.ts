@@ -15,6 +15,8 @@ import type { InfergateConfig, ModelConfig, PipelineConfig } from './types.js';
 import { ConfigProblems, isPlainObject, unknownKeyMessage } from './config-problems.js';
 import { type FixedSections, GATEWAY_ID_PATTERN, fixedSchema, loadFixedSections } from './schema.js';
 import { validateModels } from './validate-models.js';
+import { validateEgress } from './validate-egress.js';
+import { credentialPath } from './credential-path.js';
 import { pathProblem } from './value-checks.js';
 import { validatePipelines } from './validate-pipelines.js';
 import { stripSharePrefix } from '../daemon/topics.js';
@@ -136,14 +138,26 @@ export function configFromObject(document: unknown, options: ConfigFromObjectOpt
   const gatewayId = validGatewayId(fixed.gateway.id);
   const pipelines = validatePipelines(
     root.pipelines,
-    { modelNames: new Set(isPlainObject(root.models) ? Object.keys(root.models) : []), gatewayId },
+    {
+      modelNames: new Set(isPlainObject(root.models) ? Object.keys(root.models) : []),
+      gatewayId,
+      modelRuntimes: new Map(
+        Object.entries(isPlainObject(root.models) ? root.models : {}).map(([name, model]) => [
+          name,
+          isPlainObject(model) ? model.runtime : undefined,
+        ]),
+      ),
+    },
     problems,
   );
   crossSectionChecks(fixed, pipelines, problems);
+  validateEgress(fixed, problems);
   const passwordFile =
     typeof fixed.mqtt.passwordFile === 'string' && pathProblem(fixed.mqtt.passwordFile) === null
       ? resolve(baseDir, fixed.mqtt.passwordFile)
-      : null;
+      : fixed.mqtt.passwordFile === null
+        ? credentialPath(env, 'mqtt-password')
+        : null;
   const password = passwordFile === null ? null : readPassword(passwordFile, problems);
 
   if (problems.count > 0) throw new ConfigError(inFileOrder(problems.items, allowed));
@@ -179,6 +193,7 @@ export function configFromObject(document: unknown, options: ConfigFromObjectOpt
     state: { ...fixed.state, dir: at(fixed.state.dir) },
     privacy: fixed.privacy,
     log: fixed.log,
+    metrics: fixed.metrics,
     source: options.source ?? null,
   };
   return deepFreeze(config);

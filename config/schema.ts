@@ -1,6 +1,6 @@
 /**
  * The convict schema for the fixed config sections (`gateway`, `mqtt`, `broker`, `limits`, `state`,
- * `privacy`, `log`): defaults, `INFERGATE_*` environment overrides and the check for every key.
+ * `privacy`, `log`, `metrics`): defaults, `INFERGATE_*` environment overrides and the check for every key.
  * `models` and `pipelines` are maps/lists of user-named entries, which convict cannot describe; they are
  * validated by validate-models.ts and validate-pipelines.ts.
  */
@@ -9,6 +9,7 @@ import type {
   EmbeddedBrokerConfig,
   InputLimits,
   LogLevel,
+  MetricsConfig,
   MqttConfig,
   PrivacyConfig,
   StateConfig,
@@ -35,6 +36,7 @@ export interface FixedSections {
   state: StateConfig;
   privacy: PrivacyConfig;
   log: { level: LogLevel };
+  metrics: MetricsConfig;
 }
 
 /** systemd sets STATE_DIRECTORY (colon-separated when the unit lists several) for `StateDirectory=`. */
@@ -222,9 +224,43 @@ export function fixedSchema(env: NodeJS.ProcessEnv): SchemaNode {
         { doc: 'Put raw payloads (base64) into dead letters.', env: 'INFERGATE_PRIVACY_DEAD_LETTER_PAYLOAD' },
         false,
       ),
+      allowPublicEndpoints: boolKey(
+        {
+          doc: 'Accept broker/listen addresses outside loopback, link-local and private ranges.',
+          env: 'INFERGATE_PRIVACY_ALLOW_PUBLIC_ENDPOINTS',
+        },
+        false,
+      ),
     },
     log: {
       level: enumKey({ doc: 'Log level.', env: 'INFERGATE_LOG_LEVEL' }, 'info', LOG_LEVELS),
+    },
+    metrics: {
+      enabled: boolKey(
+        { doc: 'Serve /metrics, /healthz and /readyz over HTTP.', env: 'INFERGATE_METRICS_ENABLED' },
+        true,
+      ),
+      host: leaf(
+        { doc: 'Address the metrics endpoint listens on.', env: 'INFERGATE_METRICS_HOST' },
+        '127.0.0.1',
+        'infergate-string',
+        (v) => patternProblem(v, /^[A-Za-z0-9.:_-]+$/, 'a host name or IP address', 255),
+      ),
+      port: intKey(
+        { doc: 'Port of the metrics endpoint; 0 picks a free one.', env: 'INFERGATE_METRICS_PORT' },
+        9464,
+        0,
+        65535,
+      ),
+      statusIntervalSec: intKey(
+        {
+          doc: 'Publish stats on infergate/<id>/stats this often, seconds; 0 = never.',
+          env: 'INFERGATE_METRICS_STATUS_INTERVAL_SEC',
+        },
+        0,
+        0,
+        86400,
+      ),
     },
   };
 }

@@ -1,13 +1,25 @@
-import type { ModelConfig } from './types.js';
+import type { LlamaModelConfig, ModelConfig } from './types.js';
 import { ConfigProblems, childPath, isPlainObject, readMapping } from './config-problems.js';
 import { integerProblem, oneOfProblem, pathProblem } from './value-checks.js';
 
 /** Model names appear in decision messages and log lines; no dots, so `models.<name>.path` stays readable. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
-export const MODEL_RUNTIMES = ['onnx'] as const;
+export const MODEL_RUNTIMES = ['onnx', 'llama'] as const;
 
-const MODEL_KEYS = ['runtime', 'path', 'sha256', 'threads', 'workers', 'maxBatch'] as const;
+const MODEL_KEYS = ['runtime', 'path', 'sha256', 'threads', 'workers', 'maxBatch', 'llama'] as const;
+/** ONNX keys a llama model does not read: it evaluates one prompt per sequence, `llama.sequences` at once. */
+const ONNX_ONLY_KEYS = ['workers', 'maxBatch'] as const;
+
+export const LLAMA_DEVICES = ['cpu', 'cuda', 'vulkan', 'auto'] as const;
+const LLAMA_KEYS = ['device', 'contextSize', 'batchSize', 'gpuLayers', 'sequences'] as const;
+/** Bounds and defaults of the numeric `llama` keys (tokens, sequences). */
+export const LLAMA_LIMITS = {
+  contextSize: { min: 256, max: 131072, default: 2048 },
+  batchSize: { min: 16, max: 8192, default: 128 },
+  sequences: { min: 1, max: 16, default: 2 },
+} as const;
+const MAX_GPU_LAYERS = 1000;
 
 /** Bounds and defaults of the numeric model keys. */
 export const MODEL_LIMITS = {
@@ -36,7 +48,24 @@ export function validateModels(raw: unknown, problems: ConfigProblems): Record<s
     const model = validateModel(name, value, path, problems);
     if (model !== null) models[name] = model;
   }
+  checkOneLlamaDevice(models, problems);
   return models;
+}
+
+/** One process holds one llama runtime, bound to one device: every llama model must name the same one. */
+function checkOneLlamaDevice(models: Record<string, ModelConfig>, problems: ConfigProblems): void {
+  let first: ModelConfig | null = null;
+  for (const model of Object.values(models)) {
+    if (model.llama === null) continue;
+    if (first === null) first = model;
+    else if (model.llama.device !== first.llama!.device) {
+      problems.add(
+        childPath(childPath(childPath('models', model.name), 'llama'), 'device'),
+        `must match models.${first.name}.llama.device (${first.llama!.device}): all llama models share one ` +
+          'llama runtime per process, on one device',
+      );
+    }
+  }
 }
 
 function validateModel(
@@ -50,7 +79,7 @@ function validateModel(
   const before = problems.count;
 
   const runtime = entry.runtime;
-  if (runtime === undefined) problems.add(childPath(path, 'runtime'), 'is required (onnx)');
+  if (runtime === undefined) problems.add(childPath(path, 'runtime'), 'is required (onnx or llama)');
   else {
     const problem = oneOfProblem(runtime, MODEL_RUNTIMES);
     if (problem !== null) problems.add(childPath(path, 'runtime'), problem);
@@ -85,6 +114,21 @@ function validateModel(
     else numbers[key] = given as number;
   }
 
+  let llama: LlamaModelConfig | null = null;
+  if (runtime === 'llama') {
+    for (const key of ONNX_ONLY_KEYS) {
+      if (entry[key] !== undefined) {
+        problems.add(
+          childPath(path, key),
+          'is not used by runtime llama: it evaluates one event per sequence, llama.sequences at once',
+        );
+      }
+    }
+    llama = parseLlama(entry.llama ?? {}, childPath(path, 'llama'), problems);
+  } else if (entry.llama !== undefined) {
+    problems.add(childPath(path, 'llama'), 'applies to runtime llama only');
+  }
+
   if (problems.count !== before) return null;
   return {
     name,
@@ -92,8 +136,46 @@ function validateModel(
     path: file as string,
     sha256,
     threads: numbers.threads,
-    workers: numbers.workers,
-    llama: null,
-    maxBatch: numbers.maxBatch,
+    workers: llama === null ? numbers.workers : 1,
+    llama,
+    maxBatch: llama === null ? numbers.maxBatch : 1,
+  };
+}
+
+/** `llama: {device?, contextSize?, batchSize?, gpuLayers?, sequences?}`, every key optional. */
+function parseLlama(raw: unknown, path: string, problems: ConfigProblems): LlamaModelConfig | null {
+  const entry = readMapping(raw, path, LLAMA_KEYS, problems);
+  if (entry === null) return null;
+  const before = problems.count;
+  const device = entry.device ?? 'cpu';
+  const deviceProblem = oneOfProblem(device, LLAMA_DEVICES);
+  if (deviceProblem !== null) problems.add(childPath(path, 'device'), deviceProblem);
+
+  const numbers = {} as Record<keyof typeof LLAMA_LIMITS, number>;
+  for (const key of Object.keys(LLAMA_LIMITS) as (keyof typeof LLAMA_LIMITS)[]) {
+    const limit = LLAMA_LIMITS[key];
+    const given = entry[key] ?? limit.default;
+    const problem = integerProblem(given, limit.min, limit.max);
+    if (problem !== null) problems.add(childPath(path, key), problem);
+    else numbers[key] = given as number;
+  }
+  if (numbers.batchSize !== undefined && numbers.contextSize !== undefined && numbers.batchSize > numbers.contextSize) {
+    problems.add(childPath(path, 'batchSize'), `must not exceed contextSize (${numbers.contextSize})`);
+  }
+
+  // A CPU build offloads nothing; elsewhere every layer goes to the GPU unless the config says otherwise.
+  const gpuLayers = entry.gpuLayers ?? (device === 'cpu' ? 0 : 'max');
+  if (gpuLayers !== 'max') {
+    const problem = integerProblem(gpuLayers, 0, MAX_GPU_LAYERS);
+    if (problem !== null) problems.add(childPath(path, 'gpuLayers'), `${problem}, or max`);
+  }
+
+  if (problems.count !== before) return null;
+  return {
+    device: device as LlamaModelConfig['device'],
+    contextSize: numbers.contextSize,
+    batchSize: numbers.batchSize,
+    gpuLayers: gpuLayers as number | 'max',
+    sequences: numbers.sequences,
   };
 }

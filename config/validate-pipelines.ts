@@ -1,7 +1,8 @@
-import type { PipelineConfig } from './types.js';
+import type { DecisionRules, InputMapping, PipelineConfig, PromptConfig } from './types.js';
 import { ConfigProblems, childPath, indexPath, readMapping } from './config-problems.js';
 import { decisionProblem, parseDecisionRules } from './decision-rules.js';
 import { parseInputMapping } from './input-mapping.js';
+import { parsePromptConfig } from './prompt-config.js';
 import { integerProblem, oneOfProblem, patternProblem } from './value-checks.js';
 import {
   filtersOverlap,
@@ -33,6 +34,7 @@ const PIPELINE_KEYS = [
   'decoder',
   'model',
   'input',
+  'prompt',
   'decide',
   'budgetMs',
   'fallback',
@@ -46,6 +48,8 @@ export interface PipelineContext {
   modelNames: ReadonlySet<string>;
   /** Null when gateway.id is itself invalid. */
   gatewayId: string | null;
+  /** The `runtime` each declared model gives, as written: it decides between `input` and `prompt`. */
+  modelRuntimes?: ReadonlyMap<string, unknown>;
 }
 
 /**
@@ -66,6 +70,7 @@ export function validatePipelines(
     validatePipeline(value, indexPath('pipelines', index), context, problems),
   );
   crossCheck(raw, context, problems);
+  checkOnePipelinePerLlamaModel(raw, context, problems);
   return pipelines.every((p) => p !== null) ? (pipelines as PipelineConfig[]) : [];
 }
 
@@ -115,15 +120,19 @@ function validatePipeline(
   required('fallback', decisionProblem);
   const fallback = problems.count === fallbackBefore ? (entry.fallback as string) : null;
 
-  let input = null;
-  if (entry.input === undefined || entry.input === null) problems.add(at('input'), 'is required');
-  else input = parseInputMapping(entry.input, at('input'), problems);
+  const { input, prompt } = parseModelInput(entry, path, context, problems);
 
-  let decide = null;
+  let decide: DecisionRules | null = null;
   if (entry.decide === undefined || entry.decide === null) {
-    problems.add(at('decide'), 'is required (threshold: {...} or argmax: {...})');
+    if (prompt !== null && fallback !== null) {
+      // An LLM pipeline's labels are its decisions unless rules say otherwise.
+      decide = { kind: 'argmax', labels: null, decisions: {}, minConfidence: 0, lowConfidence: fallback };
+    } else if (entry.prompt === undefined || entry.prompt === null) {
+      problems.add(at('decide'), 'is required (threshold: {...} or argmax: {...})');
+    }
   } else {
     decide = parseDecisionRules(entry.decide, at('decide'), fallback, problems);
+    if (decide !== null && prompt !== null) checkRulesAgainstLabels(decide, prompt, at('decide'), problems);
   }
 
   const numbers = {} as Record<keyof typeof PIPELINE_LIMITS, number>;
@@ -154,7 +163,14 @@ function validatePipeline(
     problems.add(at('timestampField'), 'must be a dotted field path (e.g. ts or meta.createdAt)');
   }
 
-  if (problems.count !== before || input === null || decide === null || responseTopics === null) return null;
+  if (
+    problems.count !== before ||
+    (input === null && prompt === null) ||
+    decide === null ||
+    responseTopics === null
+  ) {
+    return null;
+  }
   return {
     name: entry.name as string,
     subscribe,
@@ -163,7 +179,7 @@ function validatePipeline(
     decoder: 'json',
     model: entry.model as string,
     input,
-    prompt: null,
+    prompt,
     decide,
     budgetMs: numbers.budgetMs,
     fallback: entry.fallback as string,
@@ -171,6 +187,92 @@ function validatePipeline(
     maxEventAgeMs: numbers.maxEventAgeMs,
     timestampField: timestampField as string | null,
   };
+}
+
+/**
+ * `input` (tensor models: onnx) or `prompt` (LLMs: llama), whichever the model's runtime takes. When the
+ * runtime is unknown (the model is missing or invalid, reported on its own) exactly one must be given.
+ */
+function parseModelInput(
+  entry: Record<string, unknown>,
+  path: string,
+  context: PipelineContext,
+  problems: ConfigProblems,
+): { input: InputMapping | null; prompt: PromptConfig | null } {
+  const at = (key: string): string => childPath(path, key);
+  const hasInput = entry.input !== undefined && entry.input !== null;
+  const hasPrompt = entry.prompt !== undefined && entry.prompt !== null;
+  const runtime = typeof entry.model === 'string' ? context.modelRuntimes?.get(entry.model) : undefined;
+  let input: InputMapping | null = null;
+  let prompt: PromptConfig | null = null;
+  if (runtime === 'llama') {
+    if (hasInput) {
+      problems.add(at('input'), `is for tensor (onnx) models; model ${String(entry.model)} is an LLM: use prompt`);
+    }
+    if (!hasPrompt) problems.add(at('prompt'), `is required: model ${String(entry.model)} is an LLM (runtime llama)`);
+  } else if (runtime === 'onnx') {
+    if (hasPrompt) {
+      problems.add(at('prompt'), `is for LLM (llama) models; model ${String(entry.model)} is onnx: use input`);
+    }
+    if (!hasInput) problems.add(at('input'), 'is required');
+  } else if (hasInput === hasPrompt) {
+    problems.add(path, 'must hold exactly one of input (onnx models) and prompt (llama models)');
+  }
+  if (hasInput && runtime !== 'llama') input = parseInputMapping(entry.input, at('input'), problems);
+  if (hasPrompt && runtime !== 'onnx') prompt = parsePromptConfig(entry.prompt, at('prompt'), problems);
+  return { input, prompt };
+}
+
+/** Rules on an LLM pipeline read its label distribution: they must name the same labels, in range. */
+function checkRulesAgainstLabels(
+  rules: DecisionRules,
+  prompt: PromptConfig,
+  path: string,
+  problems: ConfigProblems,
+): void {
+  if (rules.kind === 'argmax') {
+    const labels = rules.labels;
+    if (labels !== null && labels.join('\u0000') !== prompt.labels.join('\u0000')) {
+      problems.add(
+        childPath(childPath(path, 'argmax'), 'labels'),
+        'must equal prompt.labels (or be left out: they are taken from there)',
+      );
+    }
+    for (const label of Object.keys(rules.decisions)) {
+      if (!prompt.labels.includes(label)) {
+        problems.add(
+          childPath(childPath(childPath(path, 'argmax'), 'decisions'), label),
+          `is not one of prompt.labels (${prompt.labels.join(', ')})`,
+        );
+      }
+    }
+  } else if (rules.output >= prompt.labels.length) {
+    problems.add(
+      childPath(childPath(path, 'threshold'), 'output'),
+      `must index one of the ${prompt.labels.length} prompt.labels (0 to ${prompt.labels.length - 1})`,
+    );
+  }
+}
+
+/**
+ * A llama model is loaded for one pipeline (its system prompt is cached in the model's context), so two
+ * pipelines cannot share one model entry; two entries on the same file share the weights in memory.
+ */
+function checkOnePipelinePerLlamaModel(raw: unknown[], context: PipelineContext, problems: ConfigProblems): void {
+  const first = new Map<string, number>();
+  raw.forEach((value, index) => {
+    const model = (value as Record<string, unknown> | null)?.model;
+    if (typeof model !== 'string' || context.modelRuntimes?.get(model) !== 'llama') return;
+    const earlier = first.get(model);
+    if (earlier === undefined) first.set(model, index);
+    else {
+      problems.add(
+        `pipelines[${index}].model`,
+        `llama model ${model} already serves pipelines[${earlier}]: an LLM model serves one pipeline; declare ` +
+          'another model entry with the same path (the weights are loaded once)',
+      );
+    }
+  });
 }
 
 function parseResponseTopics(raw: unknown, path: string, problems: ConfigProblems): string[] | null {

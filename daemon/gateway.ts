@@ -8,6 +8,7 @@ import { Outbox } from './outbox.js';
 import { recoverInbox } from './recovery.js';
 import { jobKey, type Job } from './job.js';
 import { loadModels } from './load-models.js';
+import { planModelSet, restartOnlyChanges } from './model-set.js';
 import { compilePipeline, type EventInput, type Pipeline } from './pipeline.js';
 import type { Clock, InboundMessage, Logger, ModelRunner, MqttTransport, PayloadDecoder } from './ports.js';
 import { noopMetrics, systemClock, type GatewayMetrics } from './ports.js';
@@ -37,6 +38,8 @@ export interface GatewayCounters {
 /** Bound on how long `stop()` waits for in-flight events and unacknowledged publishes, ms. */
 const DRAIN_TIMEOUT_MS = 3500;
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
+/** A retired model is released after its last event, or after this long at most, ms. */
+const RETIRE_TIMEOUT_MS = 60_000;
 
 /**
  * The core: receives events from the transport, records them in the inbox before they are acknowledged,
@@ -49,7 +52,12 @@ export class Gateway {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly jobs = new Map<string, Job>();
-  private readonly pipelines: Pipeline[] = [];
+  private pipelines: readonly Pipeline[] = [];
+  /** The models in use, by name; replaced as a whole by a reload. */
+  private models: ReadonlyMap<string, ModelRunner>;
+  /** The config pipelines and models currently run from (the start config until a reload). */
+  private active: InfergateConfig;
+  private reloading = false;
   private inbox: Inbox | undefined;
   private outbox: Outbox | undefined;
   private scheduler: Scheduler | undefined;
@@ -67,6 +75,8 @@ export class Gateway {
     this.deps = deps;
     this.clock = deps.clock ?? systemClock;
     this.metrics = deps.metrics ?? noopMetrics;
+    this.models = deps.models;
+    this.active = deps.config;
     this.log = deps.logger.child({ component: 'gateway' });
   }
 
@@ -104,12 +114,7 @@ export class Gateway {
         this.scheduler.addModel(runner, config.models[name]!.maxBatch);
       }
     }
-    for (const pipelineConfig of config.pipelines) {
-      const runner = this.deps.models.get(pipelineConfig.model)!;
-      this.pipelines.push(
-        compilePipeline(pipelineConfig, runner, this.deps.decoders[pipelineConfig.decoder]),
-      );
-    }
+    this.pipelines = this.compilePipelines(config, this.deps.models);
     const subscriptions = [...new Set(config.pipelines.map((p) => p.subscribe))];
     await this.deps.transport.start(subscriptions, (message) => this.onMessage(message));
     this.recover();
@@ -128,6 +133,74 @@ export class Gateway {
     return this.stopping;
   }
 
+  /**
+   * Applies a new config's pipelines and models without dropping or double-answering an event. New or
+   * changed models are loaded and warmed before anything switches; then new events go to the new pipelines
+   * while events already admitted finish on the old ones, whose models are released once idle. On any
+   * failure nothing switches and the error is thrown. Sections that only a restart can change are reported.
+   */
+  async reload(
+    config: InfergateConfig,
+    candidates: ReadonlyMap<string, ModelRunner>,
+  ): Promise<{ restartNeeded: string[] }> {
+    if (!this.started || this.draining) throw new Error('the gateway is not running');
+    if (this.reloading) throw new Error('a reload is already in progress');
+    this.reloading = true;
+    let fresh = new Map<string, ModelRunner>();
+    try {
+      const plan = await planModelSet({ config: this.active, models: this.models }, { config, candidates });
+      fresh = plan.fresh;
+      await loadModels(
+        fresh,
+        config.pipelines.filter((p) => fresh.has(p.model)),
+        this.log,
+        this.metrics,
+      );
+      const pipelines = this.compilePipelines(config, plan.models);
+      for (const [name, runner] of fresh) this.scheduler!.addModel(runner, config.models[name]!.maxBatch);
+      // The switch: one assignment each, between two events.
+      this.pipelines = pipelines;
+      this.models = plan.models;
+      const previous = this.active;
+      this.active = config;
+      for (const runner of plan.retired) void this.retire(runner);
+      await this.deps.transport.setSubscriptions([...new Set(config.pipelines.map((p) => p.subscribe))]);
+      const restartNeeded = restartOnlyChanges(this.deps.config, config);
+      this.log.info(
+        {
+          pipelines: pipelines.map((p) => p.config.name),
+          modelsLoaded: [...fresh.keys()],
+          modelsRetired: plan.retired.length,
+          changedPipelines: changedPipelines(previous, config),
+        },
+        'config reloaded',
+      );
+      return { restartNeeded };
+    } catch (error) {
+      await Promise.allSettled([...fresh.values()].map((runner) => runner.dispose()));
+      throw error;
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  /** Releases a model no pipeline uses any more, once the events already given to it are answered. */
+  private async retire(runner: ModelRunner): Promise<void> {
+    await waitFor(() => this.scheduler!.idle(runner), RETIRE_TIMEOUT_MS);
+    this.scheduler!.removeModel(runner);
+    await runner.dispose();
+  }
+
+  private compilePipelines(config: InfergateConfig, models: ReadonlyMap<string, ModelRunner>): Pipeline[] {
+    return config.pipelines.map((pipelineConfig) =>
+      compilePipeline(
+        pipelineConfig,
+        models.get(pipelineConfig.model)!,
+        this.deps.decoders[pipelineConfig.decoder],
+      ),
+    );
+  }
+
   private async doStop(): Promise<void> {
     this.draining = true;
     const drainStart = this.clock.monotonic();
@@ -142,7 +215,7 @@ export class Gateway {
     for (const job of this.jobs.values()) clearTimeout(job.deadlineTimer);
     await this.deps.transport.stop();
     if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
-    await Promise.allSettled([...this.deps.models.values()].map((m) => m.dispose()));
+    await Promise.allSettled([...this.deps.models.values(), ...this.models.values()].map((m) => m.dispose()));
     this.inbox?.close();
   }
 
@@ -451,6 +524,11 @@ export class Gateway {
 
 export function createGateway(deps: GatewayDeps): Gateway {
   return new Gateway(deps);
+}
+
+function changedPipelines(before: InfergateConfig, after: InfergateConfig): string[] {
+  const old = new Map(before.pipelines.map((p) => [p.name, JSON.stringify(p)]));
+  return after.pipelines.filter((p) => old.get(p.name) !== JSON.stringify(p)).map((p) => p.name);
 }
 
 function fallbackAnswer(pipeline: Pipeline, reason: Answer['reason']): Answer {

@@ -63,6 +63,12 @@ export interface MqttTransport {
    * on the status topic. Resolves on the first successful connect.
    */
   start(subscriptions: readonly string[], onMessage: MessageHandler): Promise<void>;
+  /**
+   * Replaces the subscription list (a config reload): subscribes what is new, unsubscribes what is gone, and
+   * uses the new list on every later connect. Resolves once the broker acknowledged both, or at once while
+   * disconnected.
+   */
+  setSubscriptions(subscriptions: readonly string[]): Promise<void>;
   /** Resolves when the broker acknowledged the publish (QoS 1) or it was written (QoS 0). */
   publish(topic: string, payload: Buffer | string, options: PublishOptions): Promise<void>;
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): void;

@@ -39,7 +39,19 @@ export class Scheduler {
   }
 
   addModel(runner: ModelRunner, maxBatch: number): void {
-    this.lanes.set(runner, new ModelLane(runner, maxBatch, this.deps));
+    if (!this.lanes.has(runner)) this.lanes.set(runner, new ModelLane(runner, maxBatch, this.deps));
+  }
+
+  /** True when no event of this model is queued or running. */
+  idle(runner: ModelRunner): boolean {
+    const lane = this.lanes.get(runner);
+    if (lane === undefined) return true;
+    const stats = lane.stats();
+    return stats.queued === 0 && stats.inflight === 0;
+  }
+
+  removeModel(runner: ModelRunner): void {
+    this.lanes.delete(runner);
   }
 
   /** Admits a job: starts its deadline timer and queues it, or answers it `overload` at once. */

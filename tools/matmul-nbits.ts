@@ -1,6 +1,8 @@
 /**
  * INT4 weights for ONNX Runtime's `com.microsoft` MatMulNBits: symmetric block quantization with the
- * operator's default zero point (8), so no zero-point tensor is written. Layout (ORT contrib op schema):
+ * operator's default zero point (8), so no zero-point tensor is written. Each block's scale is the one,
+ * among max|w|/7 shrunk in 4% steps down to 60% (clipping the largest weights) and max|w|/8 (using the
+ * -8 level for a negative extreme), that gives the smallest squared error; ties keep max|w|/7. Layout (ORT contrib op schema):
  * B is uint8 [N, kBlocks, blockSize/2], two 4-bit values per byte, low nibble first, running along K;
  * scales are float32 [N, kBlocks]. K need not be a multiple of the block size: the last block is padded
  * with quantized zeros (8), which the runtime ignores past K.
@@ -45,17 +47,14 @@ export function quantizeInt4(
     for (let block = 0; block < kBlocks; block++) {
       const start = block * blockSize;
       const end = Math.min(start + blockSize, k);
-      let maxAbs = 0;
-      for (let row = start; row < end; row++) maxAbs = Math.max(maxAbs, Math.abs(weights[row * n + col]!));
-      // An all-zero block still needs a finite, non-zero scale; any value dequantizes zeros to zero.
-      const scale = maxAbs === 0 ? 1 : Math.fround(maxAbs / 7);
+      const scale = blockScale(weights, start, end, n, col);
       scales[col * kBlocks + block] = scale;
       const blob = (col * kBlocks + block) * blobSize;
       for (let i = 0; i < blockSize; i++) {
         const row = start + i;
         let q = ZERO_POINT;
         if (row < end) {
-          q = Math.min(15, Math.max(0, Math.round(weights[row * n + col]! / scale) + ZERO_POINT));
+          q = quantize(weights[row * n + col]!, scale) + ZERO_POINT;
           dequantized[row * n + col] = Math.fround((q - ZERO_POINT) * scale);
         }
         const byte = blob + (i >> 1);
@@ -64,6 +63,45 @@ export function quantizeInt4(
     }
   }
   return { k, n, blockSize, kBlocks, packed, scales, dequantized };
+}
+
+function quantize(value: number, scale: number): number {
+  return Math.min(7, Math.max(-8, Math.round(value / scale)));
+}
+
+function blockScale(weights: ArrayLike<number>, start: number, end: number, n: number, col: number): number {
+  let maxAbs = 0;
+  let extreme = 0;
+  for (let row = start; row < end; row++) {
+    const w = weights[row * n + col]!;
+    if (Math.abs(w) > maxAbs) {
+      maxAbs = Math.abs(w);
+      extreme = w;
+    }
+  }
+  // An all-zero block still needs a finite, non-zero scale; any value dequantizes zeros to zero.
+  if (maxAbs === 0) return 1;
+  const candidates: number[] = [];
+  for (let step = 0; step <= 10; step++) candidates.push(Math.fround((maxAbs * (1 - step * 0.04)) / 7));
+  if (extreme < 0) candidates.push(Math.fround(maxAbs / 8));
+  // Denormal weights can make a float32 scale underflow to 0; such a block rounds to zeros at any scale.
+  if (!(candidates[0]! > 0)) return 1;
+  let best = candidates[0]!;
+  let bestError = Infinity;
+  for (const scale of candidates) {
+    if (!(scale > 0)) continue;
+    let error = 0;
+    for (let row = start; row < end; row++) {
+      const w = weights[row * n + col]!;
+      const d = w - Math.fround(quantize(w, scale) * scale);
+      error += d * d;
+    }
+    if (error < bestError) {
+      bestError = error;
+      best = scale;
+    }
+  }
+  return best;
 }
 
 /** A MatMulNBits node `output = input @ W` with its two initializers, named after `prefix`. */

@@ -1,6 +1,6 @@
 /**
- * A small multi-layer perceptron as an ONNX model: input normalization baked into the graph
- * (Sub mean, Mul 1/std), then dense layers whose weights are FP32 MatMul or INT4 MatMulNBits, with FP32
+ * A small multi-layer perceptron as an ONNX model: input preprocessing baked into the graph (log1p of the
+ * heavy-tailed inputs that ask for it, then Sub mean, Mul 1/std), then dense layers whose weights are FP32 MatMul or INT4 MatMulNBits, with FP32
  * bias Add and an activation. The batch dimension is dynamic (`batch`).
  *
  * `mlpForward` computes the same function in JavaScript from the weights the runtime actually uses
@@ -8,7 +8,13 @@
  */
 import { MATMUL_NBITS_DOMAIN, matMulNBitsNode, quantizeInt4 } from './matmul-nbits.js';
 import { floatTensor, floatTensorValue, intAttribute, node } from './onnx-builders.js';
-import type { ModelProto, NodeProto, StringStringEntry, TensorProto } from './onnx-proto.js';
+import {
+  TensorDataType,
+  type ModelProto,
+  type NodeProto,
+  type StringStringEntry,
+  type TensorProto,
+} from './onnx-proto.js';
 
 export type Activation = 'relu' | 'sigmoid' | 'softmax' | 'none';
 
@@ -28,6 +34,8 @@ export interface MlpSpec {
   outputName: string;
   /** Per-input-feature mean and standard deviation; null feeds the input to the first layer as is. */
   normalization: { mean: readonly number[]; std: readonly number[] } | null;
+  /** Input indices replaced by log(1 + max(0, x)) before normalization. */
+  logInputs?: readonly number[];
   layers: readonly DenseLayer[];
   /** INT4 MatMulNBits with this block size, or null for FP32 MatMul. */
   int4BlockSize: number | null;
@@ -36,6 +44,8 @@ export interface MlpSpec {
 
 /** What the runtime computes with: normalization as float32 values, weights after quantization. */
 export interface MlpReference {
+  /** 1 where the input goes through log(1 + max(0, x)) first. */
+  logInputs: Uint8Array | null;
   mean: Float32Array | null;
   invStd: Float32Array | null;
   layers: {
@@ -60,6 +70,27 @@ export function buildMlpModel(spec: MlpSpec): { model: ModelProto; reference: Ml
   let current = spec.inputName;
   let mean: Float32Array | null = null;
   let invStd: Float32Array | null = null;
+  let logInputs: Uint8Array | null = null;
+
+  if (spec.logInputs !== undefined && spec.logInputs.length > 0) {
+    logInputs = new Uint8Array(inputWidth);
+    for (const i of spec.logInputs) {
+      if (!(Number.isInteger(i) && i >= 0 && i < inputWidth)) throw new RangeError(`${spec.graphName}: log input ${i}`);
+      logInputs[i] = 1;
+    }
+    // Where picks the logged or the raw value per column exactly; arithmetic masking would round.
+    initializers.push(
+      floatTensor('prep.one', [], [1]),
+      { name: 'prep.log_mask', dataType: TensorDataType.BOOL, dims: [inputWidth], rawData: logInputs },
+    );
+    nodes.push(
+      node('Relu', [current], ['prep.clipped'], { name: 'prep.Relu' }),
+      node('Add', ['prep.clipped', 'prep.one'], ['prep.shifted'], { name: 'prep.Add' }),
+      node('Log', ['prep.shifted'], ['prep.logged'], { name: 'prep.Log' }),
+      node('Where', ['prep.log_mask', 'prep.logged', current], ['prep.out'], { name: 'prep.Where' }),
+    );
+    current = 'prep.out';
+  }
 
   if (spec.normalization !== null) {
     const { mean: means, std } = spec.normalization;
@@ -80,7 +111,7 @@ export function buildMlpModel(spec: MlpSpec): { model: ModelProto; reference: Ml
     current = 'norm.out';
   }
 
-  const reference: MlpReference = { mean, invStd, layers: [] };
+  const reference: MlpReference = { logInputs, mean, invStd, layers: [] };
   spec.layers.forEach((layer, index) => {
     const prefix = `layer${index}`;
     const last = index === spec.layers.length - 1;
@@ -146,7 +177,8 @@ export function mlpForward(reference: MlpReference, input: ArrayLike<number>, ro
   for (let r = 0; r < rows; r++) {
     let x: Float64Array = new Float64Array(first.inputs);
     for (let i = 0; i < first.inputs; i++) {
-      const value = input[r * first.inputs + i]!;
+      const raw = input[r * first.inputs + i]!;
+      const value = reference.logInputs?.[i] === 1 ? Math.log1p(Math.max(0, raw)) : raw;
       x[i] = reference.mean === null ? value : (value - reference.mean[i]!) * reference.invStd![i]!;
     }
     for (const layer of reference.layers) {

@@ -217,6 +217,20 @@ export function encodeModel(model: ModelProto): Uint8Array {
   return w.finish();
 }
 
+/** One NodeProto's bytes (the payload of a GraphProto `node` field). */
+export function encodeNode(node: NodeProto): Uint8Array {
+  const w = new ProtobufWriter();
+  writeNode(w, node);
+  return w.finish();
+}
+
+/** One TensorProto's bytes (the payload of a GraphProto `initializer` field). */
+export function encodeTensor(tensor: TensorProto): Uint8Array {
+  const w = new ProtobufWriter();
+  writeTensor(w, tensor);
+  return w.finish();
+}
+
 function writeGraph(w: ProtobufWriter, graph: GraphProto): void {
   const f = GraphProtoField;
   for (const node of graph.nodes) w.message(f.node, (n) => writeNode(n, node));

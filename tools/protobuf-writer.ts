@@ -57,6 +57,12 @@ export class ProtobufWriter {
     return this;
   }
 
+  /** Pre-encoded fields (tag and payload), copied through as they are: for re-encoding decoded messages. */
+  raw(records: Uint8Array): this {
+    this.append(records);
+    return this;
+  }
+
   /** A nested message: `write` fills a child writer whose output becomes this field's payload. */
   message(field: number, write: (child: ProtobufWriter) => void): this {
     const child = new ProtobufWriter();

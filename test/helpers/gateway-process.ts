@@ -125,11 +125,24 @@ export function writeConfig(dir: string, config: Record<string, unknown>, name =
   return file;
 }
 
+export interface SpawnOptions {
+  /** Runs the daemon's argv through a launcher (`unshare -n`, …): returns the command to spawn. */
+  wrap?: (argv: string[]) => string[];
+  /** Descriptors of this process passed on as fd 3, 4, … (socket activation). */
+  extraFds?: number[];
+}
+
 /** Spawns `infergate run -c FILE` as a real process (kill -9 and exit codes need one). */
-export function spawnGateway(configFile: string, env: NodeJS.ProcessEnv = {}): GatewayProcess {
-  const child = spawn(process.execPath, [cliPath, 'run', '-c', configFile], {
+export function spawnGateway(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+  options: SpawnOptions = {},
+): GatewayProcess {
+  const argv = [process.execPath, cliPath, 'run', '-c', configFile];
+  const [command, ...args] = options.wrap?.(argv) ?? argv;
+  const child = spawn(command!, args, {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(options.extraFds ?? [])],
   });
   const logs: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
@@ -202,8 +215,9 @@ export async function startGateway(
   t: { teardown(fn: () => void | Promise<void>): void },
   configFile: string,
   env: NodeJS.ProcessEnv = {},
+  options: SpawnOptions = {},
 ): Promise<GatewayProcess> {
-  const gateway = spawnGateway(configFile, env);
+  const gateway = spawnGateway(configFile, env, options);
   t.teardown(async () => {
     gateway.kill('SIGKILL');
     await gateway.exited;

@@ -1,0 +1,104 @@
+/**
+ * `infergate check-config FILE --probe`: loads every model a pipeline uses, exactly as `run` would (sha256,
+ * warm-up), and prints each pipeline's measured model latency against its budget. Exit 0 when every budget
+ * is met, 1 when one is not, 78 when a model is refused (missing, sha256 mismatch, shape), 70 on other
+ * load failures. The numbers are the warm-up's: an idle model, one event at a time; the MQTT round trip and
+ * queueing under load come on top.
+ */
+import { pino } from 'pino';
+import type { InfergateConfig } from '../config/types.js';
+import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
+import type { ModelRunner } from '../daemon/ports.js';
+import { createModels } from './create-models.js';
+
+export const PROBE_EXIT = { OK: 0, BUDGET_NOT_MET: 1, SOFTWARE: 70, CONFIG: 78 } as const;
+
+const CONFIG_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([
+  ErrorCodes.CONFIG_INVALID,
+  ErrorCodes.MODEL_NOT_FOUND,
+  ErrorCodes.MODEL_SHA256_MISMATCH,
+  ErrorCodes.MODEL_SHAPE,
+]);
+
+export interface ProbeRow {
+  pipeline: string;
+  model: string;
+  runtime: string;
+  p50Ms: number;
+  p95Ms: number;
+  budgetMs: number;
+  met: boolean;
+}
+
+/** Loads the models (in turn: a shared box measures one at a time), reads their warm-up, disposes them. */
+export async function probeBudgets(config: InfergateConfig, logger: pino.Logger): Promise<ProbeRow[]> {
+  const models = await createModels(config, logger);
+  try {
+    const used = new Set(config.pipelines.map((p) => p.model));
+    for (const [name, runner] of models) if (used.has(name)) await runner.load();
+    return config.pipelines.map((pipeline) => {
+      const info = (models.get(pipeline.model) as ModelRunner).info;
+      return {
+        pipeline: pipeline.name,
+        model: pipeline.model,
+        runtime: info.runtime,
+        p50Ms: info.warmupP50Ms,
+        p95Ms: info.warmupP95Ms,
+        budgetMs: pipeline.budgetMs,
+        met: info.warmupP95Ms <= pipeline.budgetMs,
+      };
+    });
+  } finally {
+    await Promise.allSettled([...models.values()].map((model) => model.dispose()));
+  }
+}
+
+export function probeTable(rows: readonly ProbeRow[]): string {
+  const header = ['pipeline', 'model', 'p50 ms', 'p95 ms', 'budget ms', 'result'];
+  const body = rows.map((row) => [
+    row.pipeline,
+    row.model,
+    row.p50Ms.toFixed(2),
+    row.p95Ms.toFixed(2),
+    String(row.budgetMs),
+    row.met ? 'ok' : 'NOT MET',
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...body.map((cells) => cells[i]!.length)));
+  const numeric = new Set([2, 3, 4]);
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...body.map(line)].join('\n');
+}
+
+/** Runs the probe for `check-config --probe`; returns the exit code. */
+export async function probeCommand(config: InfergateConfig, file: string): Promise<number> {
+  // Warnings (a slow model, llama.cpp's own) go to stderr; the table is stdout.
+  const logger = pino({ level: 'warn', base: { gateway: config.gateway.id } }, pino.destination(2));
+  const used = new Set(config.pipelines.map((p) => p.model)).size;
+  process.stderr.write(`probe: loading ${used} model${used === 1 ? '' : 's'} and warming up (${file})\n`);
+  let rows: ProbeRow[];
+  try {
+    rows = await probeBudgets(config, logger);
+  } catch (error) {
+    const code = isInfergateError(error) ? error.code : undefined;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`infergate: probe failed: ${code === undefined ? '' : `${code}: `}${message}\n`);
+    return code !== undefined && CONFIG_LEVEL_CODES.has(code) ? PROBE_EXIT.CONFIG : PROBE_EXIT.SOFTWARE;
+  } finally {
+    await new Promise<void>((done) => logger.flush(() => done()));
+  }
+  process.stdout.write(`${probeTable(rows)}\n`);
+  const missed = rows.filter((row) => !row.met);
+  if (missed.length === 0) {
+    process.stdout.write(`ok: every budget is met (warm-up p95, idle model)\n`);
+    return PROBE_EXIT.OK;
+  }
+  process.stdout.write(
+    `NOT MET: ${missed.map((row) => row.pipeline).join(', ')}: expect deadline fallbacks; raise budgetMs, or ` +
+      'make the model faster (threads, a smaller model or prompt, a GPU)\n',
+  );
+  return PROBE_EXIT.BUDGET_NOT_MET;
+}
