@@ -1,5 +1,11 @@
 import type { InfergateConfig } from '../config/types.js';
 import type { Inbox } from './inbox.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** Dead-letter records published at most this many per second on average, and this many at once. */
+export const DEAD_LETTERS_PER_SEC = 50;
+export const DEAD_LETTER_BURST = 200;
+const SUPPRESSED_REPORT_MS = 60_000;
 import type { Clock, GatewayMetrics, InboundMessage, Logger, MqttTransport } from './ports.js';
 
 /**
@@ -16,6 +22,9 @@ export class Outbox {
   private readonly deadLetterTopic: string;
   private readonly metrics: GatewayMetrics;
   private unacknowledged = 0;
+  private readonly deadLetterBudget = new TokenBucket(DEAD_LETTERS_PER_SEC, DEAD_LETTER_BURST);
+  private suppressedDeadLetters = 0;
+  private suppressedReportTimer: NodeJS.Timeout | undefined;
   deadLetters = 0;
   publishFailures = 0;
 
@@ -72,7 +81,11 @@ export class Outbox {
     );
   }
 
-  /** A record of a refused event: code, topic, size, sha256; the payload only when privacy allows it. */
+  /**
+   * A record of a refused event: code, topic, size, sha256; the payload only when privacy allows it.
+   * Rate-limited (a flood of garbage must not become a flood of dead letters and log lines); the event
+   * itself is still answered `invalid_input`, and what was suppressed is counted and logged once a minute.
+   */
   deadLetter(
     code: string,
     reason: string,
@@ -82,6 +95,11 @@ export class Outbox {
   ): void {
     this.deadLetters += 1;
     this.metrics.deadLetter(code);
+    if (!this.deadLetterBudget.take()) {
+      this.suppressedDeadLetters += 1;
+      this.reportSuppressed();
+      return;
+    }
     const record: Record<string, unknown> = {
       code,
       reason,
@@ -109,5 +127,18 @@ export class Outbox {
       .catch((error: unknown) => {
         this.log.error({ err: error }, 'dead-letter publish failed');
       });
+  }
+
+  private reportSuppressed(): void {
+    if (this.suppressedReportTimer !== undefined) return;
+    this.suppressedReportTimer = setTimeout(() => {
+      this.suppressedReportTimer = undefined;
+      this.log.warn(
+        { suppressed: this.suppressedDeadLetters, limitPerSec: DEAD_LETTERS_PER_SEC },
+        'dead letters over the rate limit were counted, not published',
+      );
+      this.suppressedDeadLetters = 0;
+    }, SUPPRESSED_REPORT_MS);
+    this.suppressedReportTimer.unref();
   }
 }
