@@ -82,6 +82,8 @@ export function testConfig(options: TestConfigOptions): Record<string, unknown> 
     },
     state: { dir: options.stateDir },
     log: { level: 'debug' },
+    // Tests run gateways side by side: each metrics endpoint takes a free port.
+    metrics: { port: 0 },
     models: options.models ?? { 'atm-risk': { runtime: 'onnx', path: sampleModel('atm-risk'), threads: 1 } },
     pipelines: options.pipelines ?? [
       {
