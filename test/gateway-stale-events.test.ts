@@ -81,7 +81,8 @@ t.test(
         },
       ],
     });
-    await startGateway(t, writeConfig(dir, config));
+    // Warming up a model this slow takes a few runs.
+    await startGateway(t, writeConfig(dir, config), {}, { readyTimeoutMs: 90_000 });
     const inbox = await collector(t, broker.url, ['atm/+/decision']);
     const pub = await publisher(t, broker.url);
     const sentAt = performance.now();

@@ -132,6 +132,8 @@ export interface SpawnOptions {
   wrap?: (argv: string[]) => string[];
   /** Descriptors of this process passed on as fd 3, 4, … (socket activation). */
   extraFds?: number[];
+  /** How long `startGateway` waits for `gateway ready`, ms (a slow model's warm-up takes longer). */
+  readyTimeoutMs?: number;
 }
 
 /** Spawns `infergate run -c FILE` as a real process (kill -9 and exit codes need one). */
@@ -224,7 +226,7 @@ export async function startGateway(
     gateway.kill('SIGKILL');
     await gateway.exited;
   });
-  await gateway.waitForLog((line) => line.msg === 'gateway ready', 20000);
+  await gateway.waitForLog((line) => line.msg === 'gateway ready', options.readyTimeoutMs ?? 20000);
   return gateway;
 }
 
