@@ -60,7 +60,8 @@ export class LlamaGenerator {
     for await (const token of this.sequence.evaluate(next, { temperature: 0, grammarEvaluationState: state })) {
       answer.push(token);
       if (signal.aborted) break;
-      parsed = completeAnswer(this.model.detokenize(answer));
+      // The object can only be complete on a token that closes it: the full text is decoded only then.
+      if (this.model.detokenize([token]).includes('}')) parsed = completeAnswer(this.model.detokenize(answer));
       if (parsed !== null || answer.length >= this.settings.maxAnswerTokens) break;
     }
     throwIfCancelled(signal);

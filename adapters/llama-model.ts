@@ -330,7 +330,7 @@ export class LlamaModelRunner implements ModelRunner {
     this.throwIfDisposed();
     const onCpu = this.runtime.device === 'cpu';
     try {
-      this.modelLease = await this.runtime.loadModel(file, onCpu ? 0 : this.llama.gpuLayers);
+      this.modelLease = await this.runtime.loadModel(file, verified.sha256, onCpu ? 0 : this.llama.gpuLayers);
     } catch (error) {
       throw new ModelError(ErrorCodes.MODEL_LOAD, `${this.label}: llama.cpp could not load ${file}`, {
         cause: error,

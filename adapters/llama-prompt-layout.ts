@@ -6,7 +6,14 @@
  * fields stay text, never control tokens); the tail is the assistant tag plus, for models that think first
  * (DeepSeek-R1), a prefilled empty thought, so the first token the model produces is its answer.
  */
-import { LlamaText, resolveChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
+import {
+  DeepSeekChatWrapper,
+  LlamaText,
+  resolveChatWrapper,
+  type ChatWrapper,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
 import type { PromptConfig } from '../config/types.js';
 import { ErrorCodes, ModelError } from '../daemon/errors.js';
 
@@ -34,7 +41,7 @@ export interface LlamaPromptLayout {
 const USER_PLACEHOLDER = '\u0001infergate-user-message\u0001';
 
 export function buildPromptLayout(model: LlamaModel, prompt: PromptConfig, label: string): LlamaPromptLayout {
-  const wrapper = resolveChatWrapper(model);
+  const wrapper = chatWrapperFor(model);
   const { contextText } = wrapper.generateContextState({
     chatHistory: [
       { type: 'system', text: prompt.system },
@@ -115,6 +122,19 @@ export function labelFirstTokens(model: LlamaModel, labels: readonly string[], l
     );
   }
   return firsts as Token[];
+}
+
+/**
+ * node-llama-cpp's chat wrapper for the model's template. Its general resolution renders sample chats through
+ * the Jinja template for every known wrapper (2–3 s on a small box, at every start), so the DeepSeek
+ * family, recognisable by its `<｜User｜>`/`<｜Assistant｜>` tags, gets its wrapper directly.
+ */
+function chatWrapperFor(model: LlamaModel): ChatWrapper {
+  const template = model.fileInfo.metadata?.tokenizer?.chat_template;
+  if (typeof template === 'string' && template.includes('<｜User｜>') && template.includes('<｜Assistant｜>')) {
+    return new DeepSeekChatWrapper();
+  }
+  return resolveChatWrapper(model);
 }
 
 /** The token `text` is in the vocabulary as one (special or added) token, or null. */

@@ -1,8 +1,8 @@
 /**
  * The process's one node-llama-cpp `Llama` (the native backend and its compute device), shared by every llama
  * model and reference counted: the first `acquireLlamaRuntime` creates it, the last `release` disposes it.
- * Model weights are shared the same way, keyed by file and GPU layers, so two pipelines on one GGUF file
- * hold it in memory once.
+ * Model weights are shared the same way, keyed by file, content and GPU layers, so two pipelines on one
+ * GGUF file (or the old and new model during a reload) hold it in memory once.
  *
  * Nothing is ever downloaded or built: `build: 'never'` takes a local build (the Jetson route, docs/llm.md)
  * or a prebuilt binary from node-llama-cpp's optional packages, and fails otherwise.
@@ -18,8 +18,11 @@ export interface LlamaRuntimeLease {
   readonly llama: Llama;
   /** What runs the models: `cpu`, `cuda`, `vulkan` (or another node-llama-cpp GPU type). */
   readonly device: string;
-  /** Loads `path` or shares the copy already loaded with the same GPU layers. */
-  loadModel(path: string, gpuLayers: number | 'max'): Promise<LlamaModelLease>;
+  /**
+   * Loads `path` or shares the copy already loaded from the same file content (`sha256`) with the same GPU
+   * layers; a file replaced in place (a reload) is loaded anew.
+   */
+  loadModel(path: string, sha256: string, gpuLayers: number | 'max'): Promise<LlamaModelLease>;
   /** Idempotent; the last release disposes the runtime. */
   release(): Promise<void>;
 }
@@ -73,7 +76,7 @@ export async function acquireLlamaRuntime(device: LlamaDevice, logger: Logger): 
   return {
     llama,
     device: llama.gpu === false ? 'cpu' : llama.gpu,
-    loadModel: (path, gpuLayers) => loadSharedModel(runtime, llama, path, gpuLayers),
+    loadModel: (path, sha256, gpuLayers) => loadSharedModel(runtime, llama, path, sha256, gpuLayers),
     async release() {
       if (released) return;
       released = true;
@@ -132,9 +135,10 @@ async function loadSharedModel(
   runtime: Runtime,
   llama: Llama,
   path: string,
+  sha256: string,
   gpuLayers: number | 'max',
 ): Promise<LlamaModelLease> {
-  const key = `${path}\u0000${String(gpuLayers)}`;
+  const key = `${path}\u0000${sha256}\u0000${String(gpuLayers)}`;
   let shared = runtime.models.get(key);
   if (shared === undefined) {
     const loading: SharedModel = {

@@ -79,7 +79,6 @@ class HttpMetricsServer implements MetricsServer {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    server.on('clientError', (_error, socket) => socket.destroy());
     this.server = server;
     const { host, port } = this.deps.config;
     const fd = this.deps.listenFd;

@@ -6,6 +6,7 @@
  * The file is read and hashed once; the workers build their sessions from those verified bytes (also on a
  * respawn), so what runs is exactly what was checked against `sha256`, even if the file changes later.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, ErrorCodes, ModelError, type ConfigProblem } from '../daemon/errors.js';
 import type { Logger, ModelInfo, ModelInput, ModelResult, ModelRunner } from '../daemon/ports.js';
@@ -145,6 +146,13 @@ class OnnxModel implements ModelRunner {
         `${this.label}: the model card lists ${labels.length} labels but the model has ${layout.outputWidth} outputs`,
       );
     }
+    const inputNames = await readModelCardInputNames(file);
+    if (inputNames !== null && inputNames.length !== layout.inputWidth) {
+      throw new ModelError(
+        ErrorCodes.MODEL_SHAPE,
+        `${this.label}: the model card lists ${inputNames.length} inputs but the model takes ${layout.inputWidth} values per row`,
+      );
+    }
     this.layout = layout;
 
     const warmup = await this.warmUp(layout.inputWidth);
@@ -169,6 +177,7 @@ class OnnxModel implements ModelRunner {
         threads: this.config.threads,
         inputWidth: layout.inputWidth,
         outputWidth: layout.outputWidth,
+        ...(inputNames === null ? {} : { inputNames }),
         warmupP50Ms: round(warmup.p50),
         warmupP95Ms: round(warmup.p95),
         inferenceP50Ms: round(warmup.inferenceP50),
@@ -248,6 +257,26 @@ class OnnxModel implements ModelRunner {
   private closedError(): ModelError {
     return new ModelError(ErrorCodes.MODEL_CLOSED, `${this.label} is closed`);
   }
+}
+
+/**
+ * Input names from the model card's `inputs` (names, or objects with a `name`), for the load log and a
+ * width check; null when there is no card or it lists none. readModelCardLabels has already refused a
+ * card that cannot be read or parsed.
+ */
+async function readModelCardInputNames(file: string): Promise<string[] | null> {
+  let card: unknown;
+  try {
+    card = JSON.parse(await readFile(`${file.replace(/\.onnx$/i, '')}.json`, 'utf8'));
+  } catch {
+    return null;
+  }
+  const inputs = (card as { inputs?: unknown } | null)?.inputs;
+  if (!Array.isArray(inputs)) return null;
+  const names = inputs.map((input: unknown) =>
+    typeof input === 'string' ? input : (input as { name?: unknown } | null)?.name,
+  );
+  return names.every((name): name is string => typeof name === 'string') ? names : null;
 }
 
 /** Nearest-rank percentile. */

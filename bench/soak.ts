@@ -37,6 +37,7 @@ const { values } = parseArgs({
     expiry: { type: 'string', default: '0' },
     overdue: { type: 'string', default: '5' },
     drain: { type: 'string', default: '15' },
+    'drain-max': { type: 'string', default: '600' },
     seed: { type: 'string', default: '1' },
     model: { type: 'string', default: join(repoRoot, 'models', 'atm-risk.onnx') },
     mosquitto: { type: 'string', default: DEFAULT_MOSQUITTO_BINARY },
@@ -51,7 +52,9 @@ if (values.help) {
     'usage: node dist/bench/soak.js [--minutes 10] [--rate 500] [--budget 300] [--expiry 0] [--overdue 5]\n' +
       '  [--drain 15] [--seed 1] [--model FILE] [--mosquitto /usr/sbin/mosquitto] [--json FILE] [--keep-logs]\n' +
       '  --expiry: MQTT 5 Message Expiry Interval per event, seconds (0: none)\n' +
-      '  --overdue: an event still unanswered this many seconds after it was sent counts as unanswered',
+      '  --overdue: an event still unanswered this many seconds after it was sent counts as unanswered\n' +
+      '  --drain: after the last send, wait until every event is answered or none was for this many seconds\n' +
+      '  --drain-max: but never longer than this many seconds (default 600)',
   );
   process.exit(0);
 }
@@ -73,6 +76,7 @@ const budgetMs = positive('budget', values.budget);
 const expirySec = Math.round(positive('expiry', values.expiry, true));
 const overdueSec = positive('overdue', values.overdue);
 const drainSec = positive('drain', values.drain, true);
+const drainMaxSec = positive('drain-max', values['drain-max'], true);
 const seed = Math.round(positive('seed', values.seed, true));
 const modelPath = resolve(values.model);
 if (!existsSync(modelPath)) fail(`model ${modelPath} not found (npm run models builds the sample models)`);
@@ -124,6 +128,9 @@ interface SoakReport {
     p50Ms: number | null;
     p99Ms: number | null;
     gatewayExited: string | null;
+    /** Seconds from the last send until everything was answered (or the drain gave up). */
+    drainedSec: number | null;
+    rssAfterDrainMiB: number | null;
   };
 }
 
@@ -157,6 +164,8 @@ const workDir = mkdtempSync(join(tmpdir(), 'infergate-soak-'));
 let broker: RunningMosquitto | undefined;
 let cleaning: Promise<void> | undefined;
 let stopRequested = false;
+/** Set once the run is over, so the gateway's exit at cleanup is not reported as a failure. */
+let finished = false;
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
@@ -189,7 +198,7 @@ async function main(): Promise<number> {
       node: process.version,
       mosquitto: mosquittoVersion(values.mosquitto),
     },
-    options: { minutes, rate, budgetMs, expirySec, overdueSec, drainSec, seed, modelPath },
+    options: { minutes, rate, budgetMs, expirySec, overdueSec, drainSec, drainMaxSec, seed, modelPath },
     rssAtReadyMiB: null,
     minutes: [],
     summary: {
@@ -208,6 +217,8 @@ async function main(): Promise<number> {
       p50Ms: null,
       p99Ms: null,
       gatewayExited: null,
+      drainedSec: null,
+      rssAfterDrainMiB: null,
     },
   };
   console.log(
@@ -216,6 +227,9 @@ async function main(): Promise<number> {
       `budget ${budgetMs} ms, expiry ${expirySec > 0 ? `${expirySec} s` : 'none'}`,
   );
 
+  // The gateway inherits our environment: a free metrics port, so a long run never holds the default one
+  // (9464) that another gateway on this box may need, nor fails because one holds it.
+  process.env.INFERGATE_METRICS_PORT ??= '0';
   broker = await startMosquitto({ dir: workDir, binary: values.mosquitto });
   report.options.brokerConfig = readFileSync(broker.configPath, 'utf8').split('\n').filter(Boolean);
   const gateway: SystemUnderTest = await startGateway({
@@ -235,6 +249,7 @@ async function main(): Promise<number> {
   );
   let gatewayExit: string | null = null;
   void gateway.child.exited.then((exit) => {
+    if (finished) return;
     gatewayExit = `gateway exited (${exit.code ?? exit.signal})`;
     if (!stopRequested) console.error(`soak: ${gatewayExit}\n${gateway.child.logTail()}`);
     stopRequested = true;
@@ -413,8 +428,24 @@ async function main(): Promise<number> {
 
   await sending;
   const sent = next;
-  const drainUntil = performance.now() + drainSec * 1000;
-  while (answeredTotal < sent && performance.now() < drainUntil && gatewayExit === null) await sleep(100);
+  // A backlog left by a slow stretch is still being answered: "lost" is what never comes, not what is late.
+  const drainStart = performance.now();
+  let lastProgressAt = drainStart;
+  let lastAnswered = answeredTotal;
+  while (
+    answeredTotal < sent &&
+    gatewayExit === null &&
+    performance.now() - lastProgressAt < drainSec * 1000 &&
+    performance.now() - drainStart < drainMaxSec * 1000
+  ) {
+    await sleep(100);
+    if (answeredTotal !== lastAnswered) {
+      lastAnswered = answeredTotal;
+      lastProgressAt = performance.now();
+    }
+  }
+  const drainedSec = round((performance.now() - drainStart) / 1000, 1);
+  const rssAfterDrain = round(memoryStats(gatewayPid)?.rssMiB, 1);
   clearTimeout(ticker);
   // A run stopped early, or one whose last minute is partial, still gets its last row.
   if (report.minutes.length === 0 || report.minutes[report.minutes.length - 1].sentTotal < sent) {
@@ -443,6 +474,8 @@ async function main(): Promise<number> {
     p50Ms: round(percentile(allLatencies, 50)),
     p99Ms: round(percentile(allLatencies, 99)),
     gatewayExited: gatewayExit,
+    drainedSec,
+    rssAfterDrainMiB: rssAfterDrain,
   };
   const s = report.summary;
   console.log('');
@@ -458,7 +491,8 @@ async function main(): Promise<number> {
   console.log(`RSS per minute (MiB): [${rssCurve.map((x) => fmt(x)).join(', ')}]`);
   console.log(
     `RSS at ready ${fmt(report.rssAtReadyMiB)} MiB; growth minute 1 → last ${fmt(s.rssGrowthPct)} %, ` +
-      `largest above minute 1 ${fmt(s.rssMaxGrowthPct)} %; peak (VmHWM) ${fmt(s.peakRssMiB)} MiB`,
+      `largest above minute 1 ${fmt(s.rssMaxGrowthPct)} %; peak (VmHWM) ${fmt(s.peakRssMiB)} MiB; ` +
+      `${fmt(s.rssAfterDrainMiB)} MiB after the drain (${fmt(s.drainedSec)} s)`,
   );
   if (gatewayExit !== null) console.log(`error: ${gatewayExit}`);
 
@@ -466,6 +500,7 @@ async function main(): Promise<number> {
     writeFileSync(resolve(values.json), `${JSON.stringify(report, null, 2)}\n`);
     console.log(`results written to ${resolve(values.json)}`);
   }
+  finished = true;
   await client.endAsync(true);
   return gatewayExit !== null || s.lost > 0 || s.conflicting > 0 ? 1 : 0;
 }

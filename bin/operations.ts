@@ -151,6 +151,8 @@ class GatewayOperations implements Operations {
   }
 
   ready(): void {
+    // A reload that was under way when the stop began must not announce READY after STOPPING.
+    if (this.phase === 'stopping') return;
     this.phase = 'serving';
     this.notifier.ready(this.statusLine());
     this.stats?.start();
@@ -162,6 +164,7 @@ class GatewayOperations implements Operations {
   }
 
   reloading(): void {
+    if (this.phase === 'stopping') return;
     this.phase = 'reloading';
     this.notifier.reloading('reloading the configuration');
   }
@@ -196,7 +199,7 @@ class GatewayOperations implements Operations {
   private readiness(): string | null {
     const { gateway, transport } = this.parts;
     if (this.phase === 'stopping') return 'stopping';
-    if (this.phase === 'reloading') return 'reloading';
+    // During a reload the gateway keeps serving on the previous pipelines: readiness follows the gateway.
     if (this.phase === 'starting' || gateway === undefined)
       return 'starting (models loading, broker connecting)';
     if (gateway.ready) return null;

@@ -19,7 +19,12 @@ export async function planModelSet(
     const loaded = current.models.get(name);
     const before = current.config.models[name];
     const after = next.config.models[name]!;
-    if (loaded !== undefined && before !== undefined && sameSettings(before, after)) {
+    if (
+      loaded !== undefined &&
+      before !== undefined &&
+      sameSettings(before, after) &&
+      samePrompts(current.config, next.config, name)
+    ) {
       if ((await fileSha256(after.path).catch(() => null)) === loaded.info.sha256) {
         models.set(name, loaded);
         continue;
@@ -37,6 +42,17 @@ export async function planModelSet(
 
 function sameSettings(a: ModelConfig, b: ModelConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** An LLM runner is loaded for its pipeline's prompt (system prompt cached, labels, budget): part of the model. */
+function samePrompts(before: InfergateConfig, after: InfergateConfig, model: string): boolean {
+  const prompts = (config: InfergateConfig) =>
+    JSON.stringify(
+      config.pipelines
+        .filter((pipeline) => pipeline.model === model && pipeline.prompt !== null)
+        .map((pipeline) => [pipeline.name, pipeline.prompt, pipeline.budgetMs]),
+    );
+  return prompts(before) === prompts(after);
 }
 
 function fileSha256(path: string): Promise<string> {

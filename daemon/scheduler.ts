@@ -219,10 +219,16 @@ class ModelLane {
       (error: unknown) => {
         clearTimeout(abortTimer);
         const errorCode = isInfergateError(error) ? error.code : undefined;
-        // A runtime that knows up front it cannot make the budget (an LLM prompt too long for it) says so.
-        const reason = errorCode === ErrorCodes.MODEL_OVERLOAD ? 'overload' : 'model_error';
+        // A runtime that knows up front it cannot make the budget (an LLM prompt too long for it) says so;
+        // a run cancelled by the abort above ended at the deadline, whichever timer fired first.
+        const reason =
+          errorCode === ErrorCodes.MODEL_OVERLOAD
+            ? 'overload'
+            : errorCode === ErrorCodes.MODEL_CANCELLED
+              ? 'deadline'
+              : 'model_error';
         const unanswered = batch.filter((job) => !job.answered);
-        if (unanswered.length === 0) {
+        if (unanswered.length === 0 || reason === 'deadline') {
           this.deps.logger.debug(
             { err: error, model: this.runner.info.name, rows: batch.length },
             'model run stopped after its batch was answered',

@@ -47,7 +47,12 @@ t.test('INFERGATE_* variables win over the file', async (t) => {
     INFERGATE_STATE_SYNCHRONOUS: 'full',
     INFERGATE_PRIVACY_KEEP_INPUT: 'true',
     INFERGATE_PRIVACY_DEAD_LETTER_PAYLOAD: 'yes',
+    INFERGATE_PRIVACY_ALLOW_PUBLIC_ENDPOINTS: 'on',
     INFERGATE_LOG_LEVEL: 'debug',
+    INFERGATE_METRICS_ENABLED: 'false',
+    INFERGATE_METRICS_HOST: '::1',
+    INFERGATE_METRICS_PORT: '0',
+    INFERGATE_METRICS_STATUS_INTERVAL_SEC: '60',
   };
   const config = loadConfig(defaultYaml, { env });
   t.equal(config.gateway.id, 'gw-7');
@@ -70,8 +75,9 @@ t.test('INFERGATE_* variables win over the file', async (t) => {
   t.same(config.broker.embedded, { enabled: false, host: '0.0.0.0', port: 0 });
   t.same(config.limits, { maxPayloadBytes: 1024, maxDepth: 8 });
   t.same(config.state, { dir: '/var/lib/ig', retentionHours: 24, synchronous: 'full' });
-  t.same(config.privacy, { keepInput: true, deadLetterPayload: true });
+  t.same(config.privacy, { keepInput: true, deadLetterPayload: true, allowPublicEndpoints: true });
   t.same(config.log, { level: 'debug' });
+  t.same(config.metrics, { enabled: false, host: '::1', port: 0, statusIntervalSec: 60 });
   t.equal(config.pipelines.length, 2, 'models and pipelines come from the file only');
 });
 

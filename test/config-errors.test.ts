@@ -132,12 +132,12 @@ t.test('the same mistakes in a JSON file', async (t) => {
     mqtt: { protocolVersion: '5', keepaliveSec: 0, tls: { cert: 'c.pem' }, extra: true },
     log: { level: 'verbose' },
     pipelines: [pipeline({ budgetMs: 0, publish: 'out/+' }), pipeline({ name: 'p', subscribe: 'other/+' })],
-    metrics: { enabled: true },
+    telemetry: { enabled: true },
   });
   const dir = t.testdir({ 'bad.json': JSON.stringify(bad, null, 2) });
   const problems = problemsOf(() => loadConfig(join(dir, 'bad.json'), { env: noEnv }));
   expectProblems(t, problems, [
-    ['metrics', /^unknown key$/],
+    ['telemetry', /^unknown key$/],
     ['mqtt.keepaliveSec', /between 1 and 3600/],
     ['mqtt.extra', /unknown key/],
     ['mqtt.tls.key', /cert and mqtt.tls.key must be given together/],

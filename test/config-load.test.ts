@@ -110,7 +110,8 @@ t.test('defaults are applied everywhere', async (t) => {
   t.same(config.broker, { embedded: { enabled: false, host: '127.0.0.1', port: 1883 } });
   t.same(config.limits, { maxPayloadBytes: 65536, maxDepth: 32 });
   t.same(config.state, { dir: '/srv/gw/state', retentionHours: 168, synchronous: 'normal' });
-  t.same(config.privacy, { keepInput: false, deadLetterPayload: false });
+  t.same(config.privacy, { keepInput: false, deadLetterPayload: false, allowPublicEndpoints: false });
+  t.same(config.metrics, { enabled: true, host: '127.0.0.1', port: 9464, statusIntervalSec: 0 });
   t.same(config.log, { level: 'info' });
   t.equal(config.source, null);
   t.same(config.models.m, {

@@ -86,12 +86,19 @@ async function brokerOutage(
   await until(() => gateway.logs.filter((l) => l.msg === 'mqtt connected').length > connectsBefore, 5_000);
   const reconnect = gateway.logs.filter((l) => l.msg === 'mqtt connected')[connectsBefore];
   t.equal(gateway.child.exitCode, null, 'the daemon survived the outage');
-  if (process.env.FAULT_DUMP) (await import('node:fs')).writeFileSync(`/tmp/fbr-${name}.json`, gateway.logs.map((l) => JSON.stringify(l)).join('\n') + '\n--collector--\n' + collector.decisions.map((d) => JSON.stringify({ id: d.id, dup: d.dup, ts: d.body.ts, lat: d.body.latencyMs, r: d.body.reason })).join('\n'));
+  const theVerdict = verdict(
+    stream.ids.filter((id) => stream.acked.has(id)),
+    collector,
+  );
+  if (process.env.FAULT_DUMP) (await import('node:fs')).cpSync(`${dir}/state`, `/tmp/fbr-state-${name}`, { recursive: true });
+  if (process.env.FAULT_DUMP)
+    (await import('node:fs')).writeFileSync(
+      `/tmp/fbr-${name}.json`,
+      JSON.stringify({ unanswered: theVerdict.unanswered, ids: stream.ids.length }) + '\n' +
+      gateway.logs.map((l) => JSON.stringify(l)).join('\n') + '\n--broker--\n' + mosquitto.output(),
+    );
   return {
-    verdict: verdict(
-      stream.ids.filter((id) => stream.acked.has(id)),
-      collector,
-    ),
+    verdict: theVerdict,
     publishErrors: stream.errors.length + (COUNT - stream.ids.length),
     sessionResumed: reconnect?.sessionPresent as boolean | undefined,
     reconnects: gateway.logs.filter((l) => l.msg === 'mqtt connected').length - 1,

@@ -187,7 +187,10 @@ function makeCard(random: Random, world: World, index: number, options: AtmDataO
     ] as const);
     const sites =
       where === 'domestic'
-        ? pick(random, world.cities.filter((_, i) => i !== city)).terminals
+        ? pick(
+            random,
+            world.cities.filter((_, i) => i !== city),
+          ).terminals
         : pick(random, where === 'foreign_eea' ? world.eea : world.other);
     trip = { start, end: start + length, sites };
   }
@@ -220,7 +223,7 @@ function legitMinuteOfDay(random: Random, shift: number): number {
       : mode === 1
         ? normal(random, 19 + shift, 1.8)
         : random() * 24;
-  return Math.floor(((hour % 24) + 24) % 24 * 60);
+  return Math.floor((((hour % 24) + 24) % 24) * 60);
 }
 
 function legitDrafts(random: Random, world: World, card: Card, days: number): Draft[] {
@@ -235,7 +238,14 @@ function legitDrafts(random: Random, world: World, card: Card, days: number): Dr
       drafts.push(legitTransaction(random, world, card, minute, channel, travelling));
       // Shopping trips: a second purchase a few minutes later.
       if (channel === 'pos' && bernoulli(random, 0.12)) {
-        const again = legitTransaction(random, world, card, minute + integer(random, 2, 9), 'pos', travelling);
+        const again = legitTransaction(
+          random,
+          world,
+          card,
+          minute + integer(random, 2, 9),
+          'pos',
+          travelling,
+        );
         drafts.push({ ...again, site: drafts[drafts.length - 1]!.site });
       }
     }
@@ -271,9 +281,9 @@ function legitTransaction(
   if (channel === 'atm') {
     amount = clamp(Math.round(logNormal(random, card.spend * 1.6, 0.55) / 20) * 20, 20, 1000);
     pinTries = weightedPick(random, [
-      [1, 0.952],
-      [2, 0.041],
-      [3, 0.007],
+      [1, 0.955],
+      [2, 0.04],
+      [3, 0.005],
     ] as const);
   } else if (channel === 'pos') {
     // A few big-ticket purchases per card-month look risky and are not.
@@ -303,12 +313,13 @@ function addFraud(random: Random, world: World, card: Card, drafts: Draft[], day
   let minute = Math.floor(random() * (days - 1) * MINUTES_PER_DAY);
   const night = (): void => {
     // Fraudsters favour the small hours; move the start there half of the time.
-    if (bernoulli(random, 0.5)) minute = Math.floor(minute / MINUTES_PER_DAY) * MINUTES_PER_DAY + integer(random, 0, 5 * 60);
+    if (bernoulli(random, 0.5))
+      minute = Math.floor(minute / MINUTES_PER_DAY) * MINUTES_PER_DAY + integer(random, 0, 5 * 60);
   };
   const fraud: Draft[] = [];
   switch (scenario) {
     case 'skim_cashout': {
-      night();
+      if (bernoulli(random, 0.7)) night();
       const region = weightedPick(random, [
         ['domestic', 0.4],
         ['foreign_eea', 0.35],
@@ -316,17 +327,20 @@ function addFraud(random: Random, world: World, card: Card, drafts: Draft[], day
       ] as const);
       const sites =
         region === 'domestic'
-          ? pick(random, world.cities.filter((_, i) => i !== card.city)).terminals
+          ? pick(
+              random,
+              world.cities.filter((_, i) => i !== card.city),
+            ).terminals
           : pick(random, region === 'foreign_eea' ? world.eea : world.other);
       let site = pick(random, sites);
-      // Half of the gangs check the cloned card with a small withdrawal first.
-      const probe = bernoulli(random, 0.5);
+      // Most gangs check the cloned card with a small withdrawal first.
+      const probe = bernoulli(random, 0.65);
       for (let n = integer(random, 2, 8), first = true; n > 0; n--, first = false) {
         if (bernoulli(random, 0.3)) site = pick(random, sites);
         const amount =
           first && probe
             ? integer(random, 1, 3) * 20
-            : clamp(Math.round(logNormal(random, 450, 0.45) / 50) * 50, 100, 1000);
+            : clamp(Math.round(logNormal(random, 380, 0.6) / 50) * 50, 50, 1000);
         const pinTries = weightedPick(random, [
           [1, 0.9],
           [2, 0.1],
@@ -376,16 +390,28 @@ function addFraud(random: Random, world: World, card: Card, drafts: Draft[], day
               [2, 0.2],
               [3, 0.1],
             ] as const);
-        const amount = atm
-          ? clamp(Math.round(logNormal(random, 400, 0.5) / 20) * 20, 100, 1000)
-          : roundTo(clamp(logNormal(random, 300, 0.6), 30, 3000), 2);
-        fraud.push({ minute, site: pick(random, terminals), channel: atm ? 'atm' : 'pos', amount, pinTries, kind: scenario });
+        // The first try is often a small one, to see whether the guessed PIN works.
+        const amount =
+          first && bernoulli(random, 0.5)
+            ? integer(random, 1, 5) * 20
+            : atm
+              ? clamp(Math.round(logNormal(random, 400, 0.5) / 20) * 20, 100, 1000)
+              : roundTo(clamp(logNormal(random, 300, 0.6), 30, 3000), 2);
+        fraud.push({
+          minute,
+          site: pick(random, terminals),
+          channel: atm ? 'atm' : 'pos',
+          amount,
+          pinTries,
+          kind: scenario,
+        });
         minute += integer(random, 5, 90);
       }
       break;
     }
     case 'mimic': {
-      minute = Math.floor(minute / MINUTES_PER_DAY) * MINUTES_PER_DAY + legitMinuteOfDay(random, card.hourShift);
+      minute =
+        Math.floor(minute / MINUTES_PER_DAY) * MINUTES_PER_DAY + legitMinuteOfDay(random, card.hourShift);
       for (let n = integer(random, 1, 2); n > 0; n--) {
         const channel = (['atm', 'ecom', 'pos'] as const)[weightedIndex(random, card.channels)]!;
         fraud.push({ ...legitTransaction(random, world, card, minute, channel, false), kind: scenario });

@@ -91,7 +91,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   // For each positive, count the negatives ranked below it, and half of those tied with it.
   let favourable = 0;
   let negativesBelow = negatives;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start;
     let groupPositives = 0;
     let groupNegatives = 0;
@@ -117,7 +117,7 @@ export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<nu
   let tp = 0;
   let seen = 0;
   let sum = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     let groupPositives = 0;
     while (end < order.length && scores[order[end]!] === scores[order[start]!]) {

@@ -75,24 +75,37 @@ async function evaluate(values: Record<string, unknown>, positionals: string[]):
   try {
     text = await readFile(dataFile, 'utf8');
   } catch (error) {
-    throw new InfergateError(ErrorCodes.TOOL_INPUT, `cannot read data ${dataFile}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new InfergateError(
+      ErrorCodes.TOOL_INPUT,
+      `cannot read data ${dataFile}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 
   const model = await openModel(modelFile, bytes, threads);
   try {
     const task = taskFor(model.layout.outputWidth, card, list(values.labels));
     const widthProblem = checkOutputWidth(task, model.layout.outputWidth);
-    if (widthProblem !== null) throw new InfergateError(ErrorCodes.EVAL_DATA, `${modelFile}: ${widthProblem}`);
+    if (widthProblem !== null)
+      throw new InfergateError(ErrorCodes.EVAL_DATA, `${modelFile}: ${widthProblem}`);
     const inputs = card?.inputs ?? list(values.features) ?? [];
-    let data = parseLabelledData(dataFile, text, { inputs, labelColumn: String(values.label ?? 'label'), task });
+    let data = parseLabelledData(dataFile, text, {
+      inputs,
+      labelColumn: String(values.label ?? 'label'),
+      task,
+    });
     if (limit > 0 && limit < data.rows) data = head(data, limit);
     if (data.inputs.length !== model.layout.inputWidth) {
       throw new InfergateError(
         ErrorCodes.EVAL_DATA,
         `${modelFile} takes ${model.layout.inputWidth} input values per row, but ${data.inputs.length} inputs are named` +
-          (card?.inputs ? ` by the model card ${card.file}` : values.features !== undefined ? ' by --features' : ' (every column but the label)'),
+          (card?.inputs
+            ? ` by the model card ${card.file}`
+            : values.features !== undefined
+              ? ' by --features'
+              : ' (every column but the label)'),
       );
     }
     const scoring: Scoring = {
@@ -108,7 +121,10 @@ async function evaluate(values: Record<string, unknown>, positionals: string[]):
       const baselineBytes = await readModelFile(baselineFile);
       const other = await openModel(baselineFile, baselineBytes, threads);
       try {
-        if (other.layout.inputWidth !== model.layout.inputWidth || other.layout.outputWidth !== model.layout.outputWidth) {
+        if (
+          other.layout.inputWidth !== model.layout.inputWidth ||
+          other.layout.outputWidth !== model.layout.outputWidth
+        ) {
           throw new InfergateError(
             ErrorCodes.EVAL_DATA,
             `baseline ${baselineFile} is [batch, ${other.layout.inputWidth}] → [batch, ${other.layout.outputWidth}], ` +
@@ -128,9 +144,14 @@ async function evaluate(values: Record<string, unknown>, positionals: string[]):
     const comparison =
       baseline === null
         ? null
-        : compare({ outputs: run.outputs, metrics }, { outputs: baseline.run.outputs, metrics: baseline.metrics }, scoring);
+        : compare(
+            { outputs: run.outputs, metrics },
+            { outputs: baseline.run.outputs, metrics: baseline.metrics },
+            scoring,
+          );
     const modelLatency = latency(run.callMs, data.rows, run.batch);
-    const baselineLatency = baseline === null ? null : latency(baseline.run.callMs, data.rows, baseline.run.batch);
+    const baselineLatency =
+      baseline === null ? null : latency(baseline.run.callMs, data.rows, baseline.run.batch);
 
     if (json) {
       process.stdout.write(
@@ -140,7 +161,12 @@ async function evaluate(values: Record<string, unknown>, positionals: string[]):
             baseline:
               baseline === null
                 ? null
-                : { file: baselineFile, sha256: baseline.sha256, metrics: baseline.metrics, latency: baselineLatency },
+                : {
+                    file: baselineFile,
+                    sha256: baseline.sha256,
+                    metrics: baseline.metrics,
+                    latency: baselineLatency,
+                  },
             comparison,
             data: { file: dataFile, rows: data.rows, inputs: data.inputs },
             task: scoring,
@@ -154,11 +180,11 @@ async function evaluate(values: Record<string, unknown>, positionals: string[]):
     const positives = data.labels.reduce((s, v) => s + v, 0);
     const lines = [
       `model     ${modelFile} (sha256 ${sha256(bytes).slice(0, 12)}, ${bytes.length.toLocaleString('en-US')} bytes)`,
-      ...(baseline === null
-        ? []
-        : [`baseline  ${baselineFile} (sha256 ${baseline.sha256.slice(0, 12)})`]),
+      ...(baseline === null ? [] : [`baseline  ${baselineFile} (sha256 ${baseline.sha256.slice(0, 12)})`]),
       `data      ${dataFile}: ${data.rows.toLocaleString('en-US')} rows` +
-        (task.kind === 'binary' ? `, ${positives} ${task.classes[1]} (${((positives / data.rows) * 100).toFixed(2)}%)` : ''),
+        (task.kind === 'binary'
+          ? `, ${positives} ${task.classes[1]} (${((positives / data.rows) * 100).toFixed(2)}%)`
+          : ''),
       `inputs    ${data.inputs.length}, ${card?.inputs ? `named by ${card.file}` : values.features !== undefined ? 'named by --features' : 'every column but the label'}`,
       `task      ${
         task.kind === 'binary'

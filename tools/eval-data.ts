@@ -8,8 +8,7 @@ import { parseCsv } from './csv.js';
 import { FeatureError, featureValue, type DataRecord } from './record-features.js';
 
 export type EvalTask =
-  | { kind: 'binary'; classes: readonly [string, string] }
-  | { kind: 'multiclass'; classes: readonly string[] };
+  { kind: 'binary'; classes: readonly [string, string] } | { kind: 'multiclass'; classes: readonly string[] };
 
 export interface DataSpec {
   /** Input names in model order; empty: every column except the label, in file order. */
@@ -38,7 +37,8 @@ export function parseLabelledData(file: string, text: string, spec: DataSpec): L
   const fail = (line: number | null, message: string): never => {
     throw new InfergateError(ErrorCodes.EVAL_DATA, `${file}${line === null ? '' : `:${line}`}: ${message}`);
   };
-  const { records, lines, columns } = dataFormat(file, text) === 'csv' ? csvRecords(text, fail) : jsonlRecords(text, fail);
+  const { records, lines, columns } =
+    dataFormat(file, text) === 'csv' ? csvRecords(text, fail) : jsonlRecords(text, fail);
   if (records.length === 0) fail(null, 'no data rows');
   let inputs = [...spec.inputs];
   if (inputs.length === 0) {
@@ -64,7 +64,9 @@ export function parseLabelledData(file: string, text: string, spec: DataSpec): L
         record[spec.labelColumn] === undefined
           ? `no label column '${spec.labelColumn}' (choose it with --label)`
           : `label in column '${spec.labelColumn}' is not ${
-              spec.task.kind === 'binary' ? '0/1 or true/false' : `one of ${spec.task.classes.join(', ')} or a class index`
+              spec.task.kind === 'binary'
+                ? '0/1 or true/false'
+                : `one of ${spec.task.classes.join(', ')} or a class index`
             }`,
       );
     }
@@ -103,14 +105,18 @@ function csvRecords(text: string, fail: Fail): { records: DataRecord[]; lines: n
   const lines: number[] = [];
   body.forEach((cells, i) => {
     if (cells.length === 1 && cells[0] === '') return;
-    if (cells.length !== header.length) fail(i + 2, `${cells.length} fields, the header has ${header.length}`);
+    if (cells.length !== header.length)
+      fail(i + 2, `${cells.length} fields, the header has ${header.length}`);
     records.push(Object.fromEntries(header.map((column, c) => [column, cells[c]])));
     lines.push(i + 2);
   });
   return { records, lines, columns: header };
 }
 
-function jsonlRecords(text: string, fail: Fail): { records: DataRecord[]; lines: number[]; columns: string[] } {
+function jsonlRecords(
+  text: string,
+  fail: Fail,
+): { records: DataRecord[]; lines: number[]; columns: string[] } {
   const records: DataRecord[] = [];
   const lines: number[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
@@ -121,7 +127,8 @@ function jsonlRecords(text: string, fail: Fail): { records: DataRecord[]; lines:
     } catch {
       fail(i + 1, 'not valid JSON');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail(i + 1, 'not a JSON object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      fail(i + 1, 'not a JSON object');
     records.push(parsed as DataRecord);
     lines.push(i + 1);
   });

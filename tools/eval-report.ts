@@ -66,7 +66,8 @@ export function checkOutputWidth(task: EvalTask, width: number): string | null {
 
 export function predictions(outputs: Float32Array, rows: number, scoring: Scoring): Uint8Array {
   const width = outputs.length / rows;
-  if (scoring.task.kind === 'binary') return Uint8Array.from(outputs, (s) => (s >= scoring.threshold ? 1 : 0));
+  if (scoring.task.kind === 'binary')
+    return Uint8Array.from(outputs, (s) => (s >= scoring.threshold ? 1 : 0));
   return Uint8Array.from({ length: rows }, (_, r) => argmax(outputs, r, width));
 }
 
@@ -180,21 +181,39 @@ export function formatMetrics(
 ): string {
   const lines: string[] = [];
   const row = (name: string, a: string, b?: string, c?: string): void => {
-    lines.push(`  ${name.padEnd(26)}${a.padStart(10)}${b === undefined ? '' : b.padStart(12)}${c === undefined ? '' : c.padStart(12)}`);
+    lines.push(
+      `  ${name.padEnd(26)}${a.padStart(10)}${b === undefined ? '' : b.padStart(12)}${c === undefined ? '' : c.padStart(12)}`,
+    );
   };
   row('', 'model', baseline === null ? undefined : 'baseline', comparison === null ? undefined : 'retention');
   const headlineName = model.headline.name === 'rocAuc' ? 'ROC-AUC' : 'macro F1';
-  row(headlineName, num(model.headline.value), baseline === null ? undefined : num(baseline.headline.value), comparison === null ? undefined : pct(comparison.retention));
+  row(
+    headlineName,
+    num(model.headline.value),
+    baseline === null ? undefined : num(baseline.headline.value),
+    comparison === null ? undefined : pct(comparison.retention),
+  );
   if (model.averagePrecision !== null) {
-    row('average precision', num(model.averagePrecision), baseline === null ? undefined : num(baseline.averagePrecision));
+    row(
+      'average precision',
+      num(model.averagePrecision),
+      baseline === null ? undefined : num(baseline.averagePrecision),
+    );
   }
   if (model.headline.name === 'rocAuc') {
     row('macro F1', num(model.macroF1), baseline === null ? undefined : num(baseline.macroF1));
   }
   const accuracyName = scoring.task.kind === 'binary' ? `accuracy (>= ${scoring.threshold})` : 'accuracy';
-  row(accuracyName, num(model.accuracy), baseline === null ? undefined : num(baseline.accuracy), comparison === null ? undefined : pct(comparison.accuracyRetention));
+  row(
+    accuracyName,
+    num(model.accuracy),
+    baseline === null ? undefined : num(baseline.accuracy),
+    comparison === null ? undefined : pct(comparison.accuracyRetention),
+  );
   lines.push('');
-  lines.push(`  ${'class'.padEnd(16)}${'precision'.padStart(10)}${'recall'.padStart(10)}${'f1'.padStart(10)}${'support'.padStart(10)}`);
+  lines.push(
+    `  ${'class'.padEnd(16)}${'precision'.padStart(10)}${'recall'.padStart(10)}${'f1'.padStart(10)}${'support'.padStart(10)}`,
+  );
   for (const c of model.perClass) {
     lines.push(
       `  ${c.name.padEnd(16)}${num(c.precision).padStart(10)}${num(c.recall).padStart(10)}${num(c.f1).padStart(10)}${String(c.support).padStart(10)}`,
@@ -212,7 +231,9 @@ export function formatMetrics(
         ? `the same decision band (${bandNames(scoring.bands)})`
         : 'the same top class';
     lines.push(`  agreement: ${pct(comparison.agreement)} of rows get ${what}`);
-    lines.push(`  output difference: max ${comparison.maxAbsDiff.toFixed(5)}, mean ${comparison.meanAbsDiff.toFixed(6)}`);
+    lines.push(
+      `  output difference: max ${comparison.maxAbsDiff.toFixed(5)}, mean ${comparison.meanAbsDiff.toFixed(6)}`,
+    );
   }
   return lines.join('\n');
 }

@@ -20,7 +20,12 @@ export interface ModelRun {
 
 export interface OpenModel {
   layout: OnnxRunLayout;
-  run(features: Float32Array, rows: number, batch: number, onProgress?: (rowsDone: number) => void): Promise<ModelRun>;
+  run(
+    features: Float32Array,
+    rows: number,
+    batch: number,
+    onProgress?: (rowsDone: number) => void,
+  ): Promise<ModelRun>;
   close(): Promise<void>;
 }
 
@@ -28,9 +33,13 @@ export async function readModelFile(file: string): Promise<Uint8Array> {
   try {
     return await readFile(file);
   } catch (error) {
-    throw new InfergateError(ErrorCodes.TOOL_INPUT, `cannot read model ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new InfergateError(
+      ErrorCodes.TOOL_INPUT,
+      `cannot read model ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -49,13 +58,19 @@ export async function openModel(file: string, bytes: Uint8Array, threads: number
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
   } catch (error) {
-    throw new ModelError(ErrorCodes.MODEL_LOAD, `onnxruntime cannot load ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ModelError(
+      ErrorCodes.MODEL_LOAD,
+      `onnxruntime cannot load ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   const describe = (metadata: readonly InferenceSession.ValueMetadata[]): TensorInfo[] =>
     metadata.map((m) =>
-      m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] },
+      m.isTensor
+        ? { name: m.name, type: m.type, shape: [...m.shape] }
+        : { name: m.name, type: 'non-tensor', shape: [] },
     );
   let layout: OnnxRunLayout;
   try {

@@ -12,7 +12,12 @@ export interface Int8Weights {
 }
 
 /** `weights` is row-major `[rows, cols]`; `axis` 1 gives one scale per column, 0 one per row. */
-export function quantizeInt8(weights: ArrayLike<number>, rows: number, cols: number, axis: 0 | 1): Int8Weights {
+export function quantizeInt8(
+  weights: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  axis: 0 | 1,
+): Int8Weights {
   if (weights.length !== rows * cols) throw new RangeError(`weights: expected ${rows}x${cols} values`);
   const channels = axis === 1 ? cols : rows;
   const channel = (r: number, c: number): number => (axis === 1 ? c : r);

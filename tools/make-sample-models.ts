@@ -25,7 +25,9 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const started = performance.now();
   const committed = path.join(packageRoot, 'models');
-  const outDir = check ? await mkdtemp(path.join(tmpdir(), 'infergate-models-')) : path.resolve(rest[0] ?? committed);
+  const outDir = check
+    ? await mkdtemp(path.join(tmpdir(), 'infergate-models-'))
+    : path.resolve(rest[0] ?? committed);
   try {
     const written = await writeSampleModels(outDir);
     for (const model of written) console.log(summary(model));

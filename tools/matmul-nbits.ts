@@ -65,6 +65,28 @@ export function quantizeInt4(
   return { k, n, blockSize, kBlocks, packed, scales, dequantized };
 }
 
+/** The row-major [k, n] weights that MatMulNBits multiplies by, from its packed B and scales. */
+export function dequantizeInt4(
+  packed: Uint8Array,
+  scales: Float32Array,
+  k: number,
+  n: number,
+  blockSize: number,
+): Float32Array {
+  const kBlocks = Math.ceil(k / blockSize);
+  const out = new Float32Array(k * n);
+  for (let col = 0; col < n; col++) {
+    for (let row = 0; row < k; row++) {
+      const block = Math.floor(row / blockSize);
+      const i = row % blockSize;
+      const byte = packed[(col * kBlocks + block) * (blockSize / 2) + (i >> 1)]!;
+      const q = i % 2 === 0 ? byte & 0x0f : byte >> 4;
+      out[row * n + col] = Math.fround((q - ZERO_POINT) * scales[col * kBlocks + block]!);
+    }
+  }
+  return out;
+}
+
 function quantize(value: number, scale: number): number {
   return Math.min(7, Math.max(-8, Math.round(value / scale)));
 }

@@ -75,14 +75,17 @@ export function buildMlpModel(spec: MlpSpec): { model: ModelProto; reference: Ml
   if (spec.logInputs !== undefined && spec.logInputs.length > 0) {
     logInputs = new Uint8Array(inputWidth);
     for (const i of spec.logInputs) {
-      if (!(Number.isInteger(i) && i >= 0 && i < inputWidth)) throw new RangeError(`${spec.graphName}: log input ${i}`);
+      if (!(Number.isInteger(i) && i >= 0 && i < inputWidth))
+        throw new RangeError(`${spec.graphName}: log input ${i}`);
       logInputs[i] = 1;
     }
     // Where picks the logged or the raw value per column exactly; arithmetic masking would round.
-    initializers.push(
-      floatTensor('prep.one', [], [1]),
-      { name: 'prep.log_mask', dataType: TensorDataType.BOOL, dims: [inputWidth], rawData: logInputs },
-    );
+    initializers.push(floatTensor('prep.one', [], [1]), {
+      name: 'prep.log_mask',
+      dataType: TensorDataType.BOOL,
+      dims: [inputWidth],
+      rawData: logInputs,
+    });
     nodes.push(
       node('Relu', [current], ['prep.clipped'], { name: 'prep.Relu' }),
       node('Add', ['prep.clipped', 'prep.one'], ['prep.shifted'], { name: 'prep.Add' }),

@@ -90,9 +90,13 @@ export async function readCardHints(file: string, required: boolean): Promise<Ca
     text = await readFile(file, 'utf8');
   } catch (error) {
     if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new InfergateError(ErrorCodes.TOOL_INPUT, `cannot read model card ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new InfergateError(
+      ErrorCodes.TOOL_INPUT,
+      `cannot read model card ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   let card: unknown;
   try {
@@ -105,9 +109,13 @@ export async function readCardHints(file: string, required: boolean): Promise<Ca
   }
   const c = card as Record<string, unknown>;
   const strings = (value: unknown): string[] | null =>
-    Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '') ? (value as string[]) : null;
+    Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')
+      ? (value as string[])
+      : null;
   const inputs = Array.isArray(c.inputs)
-    ? strings(c.inputs.map((i: unknown) => (typeof i === 'string' ? i : (i as { name?: unknown } | null)?.name)))
+    ? strings(
+        c.inputs.map((i: unknown) => (typeof i === 'string' ? i : (i as { name?: unknown } | null)?.name)),
+      )
     : null;
   const classes = strings(c.classes);
   const threshold = (c.decide as { threshold?: { bands?: unknown } } | undefined)?.threshold;

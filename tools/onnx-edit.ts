@@ -25,7 +25,8 @@ export interface ModelEdits {
   /** Node index in the main graph → what replaces it (a decoded node stays as it was). */
   replaceNodes: Map<number, (NodeProto | Uint8Array)[]>;
   removeInitializers: Set<string>;
-  addInitializers: TensorProto[];
+  /** TensorProto shapes, or already-encoded TensorProto bytes. */
+  addInitializers: (TensorProto | Uint8Array)[];
   /** Graph inputs to drop (initializers listed as inputs, IR < 4 style, once they are gone). */
   removeInputs: Set<string>;
   addOpsets: OperatorSetId[];
@@ -127,13 +128,17 @@ function encodeGraph(model: DecodedModel, edits: ModelEdits): Uint8Array {
         w.raw(field.record);
     }
     if (index === anchor) {
-      for (const tensor of edits.addInitializers) w.bytes(GraphProtoField.initializer, encodeTensor(tensor));
+      for (const tensor of edits.addInitializers) w.bytes(GraphProtoField.initializer, tensorBytes(tensor));
     }
   });
   if (anchor === -1) {
-    for (const tensor of edits.addInitializers) w.bytes(GraphProtoField.initializer, encodeTensor(tensor));
+    for (const tensor of edits.addInitializers) w.bytes(GraphProtoField.initializer, tensorBytes(tensor));
   }
   return w.finish();
+}
+
+function tensorBytes(tensor: TensorProto | Uint8Array): Uint8Array {
+  return tensor instanceof Uint8Array ? tensor : encodeTensor(tensor);
 }
 
 function writeEntry(w: ProtobufWriter, key: string, value: string): void {

@@ -28,7 +28,8 @@ export function readFields(bytes: Uint8Array): ProtobufField[] {
     at = afterTag;
     const number = Number(tag >> 3n);
     const wireType = Number(tag & 7n);
-    if (number < 1 || number > 536_870_911) throw new RangeError(`protobuf: invalid field number at byte ${start}`);
+    if (number < 1 || number > 536_870_911)
+      throw new RangeError(`protobuf: invalid field number at byte ${start}`);
     let varint = 0n;
     let payload = bytes.subarray(at, at);
     switch (wireType) {
@@ -100,7 +101,7 @@ export function repeatedInts(field: ProtobufField): number[] {
   if (field.wireType === WireType.varint) return [fieldInt(field)];
   expectWire(field, WireType.lengthDelimited);
   const values: number[] = [];
-  for (let at = 0; at < field.payload.length; ) {
+  for (let at = 0; at < field.payload.length;) {
     const [value, next] = readVarint(field.payload, at);
     values.push(fieldInt({ ...field, wireType: WireType.varint, varint: value }));
     at = next;
@@ -112,14 +113,17 @@ export function repeatedInts(field: ProtobufField): number[] {
 export function repeatedFloats(field: ProtobufField): number[] {
   if (field.wireType === WireType.fixed32) return [fieldFloat(field)];
   expectWire(field, WireType.lengthDelimited);
-  if (field.payload.length % 4 !== 0) throw new RangeError(`protobuf: packed floats of field ${field.number}`);
+  if (field.payload.length % 4 !== 0)
+    throw new RangeError(`protobuf: packed floats of field ${field.number}`);
   const view = new DataView(field.payload.buffer, field.payload.byteOffset, field.payload.length);
   return Array.from({ length: field.payload.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
 }
 
 function expectWire(field: ProtobufField, wireType: WireTypeNumber): void {
   if (field.wireType !== wireType) {
-    throw new RangeError(`protobuf: field ${field.number} has wire type ${field.wireType}, expected ${wireType}`);
+    throw new RangeError(
+      `protobuf: field ${field.number} has wire type ${field.wireType}, expected ${wireType}`,
+    );
   }
 }
 

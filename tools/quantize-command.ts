@@ -9,7 +9,12 @@ import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { ErrorCodes, InfergateError } from '../daemon/errors.js';
 import { ToolExit, ToolUsageError, intOption, toolExitCode } from './cli-exit.js';
 import { cardPathFor } from './model-card.js';
-import { QUANTIZE_DEFAULTS, quantizeModel, type QuantizeOptions, type QuantizeReport } from './quantize-model.js';
+import {
+  QUANTIZE_DEFAULTS,
+  quantizeModel,
+  type QuantizeOptions,
+  type QuantizeReport,
+} from './quantize-model.js';
 
 export async function quantizeCommand(
   values: Record<string, unknown>,
@@ -25,15 +30,18 @@ export async function quantizeCommand(
 
 export function quantizeOptions(values: Record<string, unknown>): QuantizeOptions {
   const bits = values.bits;
-  if (bits !== '4' && bits !== '8') throw new ToolUsageError(`--bits must be 4 or 8, got '${String(bits ?? '')}'`);
+  if (bits !== '4' && bits !== '8')
+    throw new ToolUsageError(`--bits must be 4 or 8, got '${String(bits ?? '')}'`);
   const blockSize = intOption(values, 'block-size', QUANTIZE_DEFAULTS.blockSize, 1);
   if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) {
     throw new ToolUsageError(`--block-size must be a power of two >= 16, got ${blockSize}`);
   }
   const accuracy = values['accuracy-level'];
   const accuracyLevel = accuracy === undefined ? null : intOption(values, 'accuracy-level', 0, 0);
-  if (accuracyLevel !== null && accuracyLevel > 4) throw new ToolUsageError('--accuracy-level must be 0 to 4');
-  if (accuracyLevel !== null && bits === '8') throw new ToolUsageError('--accuracy-level applies to --bits 4 only');
+  if (accuracyLevel !== null && accuracyLevel > 4)
+    throw new ToolUsageError('--accuracy-level must be 0 to 4');
+  if (accuracyLevel !== null && bits === '8')
+    throw new ToolUsageError('--accuracy-level applies to --bits 4 only');
   return {
     bits: bits === '4' ? 4 : 8,
     blockSize,
@@ -71,14 +79,19 @@ function describe(input: string, output: string, report: QuantizeReport, sha256:
       : 'int8 (DequantizeLinear, per output channel, symmetric)';
   const lines = [
     `${input} → ${output}: ${report.quantized.length} weight${report.quantized.length === 1 ? '' : 's'} to ${how}`,
-    ...report.quantized.map((q) => `  ${q.opType.padEnd(7)} ${q.node}  weight ${q.weight} [K ${q.k}, N ${q.n}]`),
+    ...report.quantized.map(
+      (q) => `  ${q.opType.padEnd(7)} ${q.node}  weight ${q.weight} [K ${q.k}, N ${q.n}]`,
+    ),
   ];
   if (report.skipped.length > 0) {
     lines.push('kept in FP32:');
-    for (const s of report.skipped) lines.push(`  ${s.opType.padEnd(7)} ${s.node}  weight ${s.weight}: ${s.reason}`);
+    for (const s of report.skipped)
+      lines.push(`  ${s.opType.padEnd(7)} ${s.node}  weight ${s.weight}: ${s.reason}`);
   }
   const ratio = ((report.bytesOut / report.bytesIn) * 100).toFixed(0);
-  lines.push(`size ${report.bytesIn.toLocaleString('en-US')} → ${report.bytesOut.toLocaleString('en-US')} bytes (${ratio}%)`);
+  lines.push(
+    `size ${report.bytesIn.toLocaleString('en-US')} → ${report.bytesOut.toLocaleString('en-US')} bytes (${ratio}%)`,
+  );
   lines.push(`sha256 ${sha256}`);
   return `${lines.join('\n')}\n`;
 }
@@ -122,7 +135,13 @@ async function copyCard(
     sha256,
     quantization:
       report.bits === 4
-        ? { weights: 'int4', operator: 'com.microsoft MatMulNBits', blockSize: report.blockSize, zeroPoint: 8, symmetric: true }
+        ? {
+            weights: 'int4',
+            operator: 'com.microsoft MatMulNBits',
+            blockSize: report.blockSize,
+            zeroPoint: 8,
+            symmetric: true,
+          }
         : { weights: 'int8', operator: 'DequantizeLinear', perChannel: true, zeroPoint: 0, symmetric: true },
   };
   await writeAtomically(to, new TextEncoder().encode(`${JSON.stringify(updated, null, 2)}\n`));

@@ -97,7 +97,8 @@ export function quantizeModel(
         `the file first (onnx.save_model(model, path, save_as_external_data=False), models under 2 GB)`,
     );
   }
-  const defaultOpset = model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
+  const defaultOpset =
+    model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
 
   const initializers = new Map<string, DecodedTensor>(graph.initializers.map((t) => [t.name, t]));
   const names = new Set<string>([
@@ -159,7 +160,12 @@ export function quantizeModel(
         edits.addInitializers.push(
           { name: qName, dataType: TensorDataType.INT8, dims: [rows, cols], rawData: bytesOf(q.quantized) },
           floatTensor(scaleName, [q.scales.length], q.scales),
-          { name: zeroName, dataType: TensorDataType.INT8, dims: [q.scales.length], rawData: new Uint8Array(q.scales.length) },
+          {
+            name: zeroName,
+            dataType: TensorDataType.INT8,
+            dims: [q.scales.length],
+            rawData: new Uint8Array(q.scales.length),
+          },
         );
         replacement.push(
           makeNode('DequantizeLinear', [qName, scaleName, zeroName], [dequantized], {
@@ -236,7 +242,8 @@ function checkOptions(options: QuantizeOptions): void {
   if (!Number.isInteger(b) || b < 16 || (b & (b - 1)) !== 0) {
     throw new RangeError(`block size must be a power of two >= 16, got ${b}`);
   }
-  if (!Number.isInteger(options.minSize) || options.minSize < 0) throw new RangeError('min size must be >= 0');
+  if (!Number.isInteger(options.minSize) || options.minSize < 0)
+    throw new RangeError('min size must be >= 0');
   const level = options.accuracyLevel;
   if (level !== null && !(Number.isInteger(level) && level >= 0 && level <= 4)) {
     throw new RangeError('accuracy level must be 0 to 4');
@@ -244,11 +251,17 @@ function checkOptions(options: QuantizeOptions): void {
 }
 
 /** Why this weight stays FP32, or null when it can be quantized. */
-function whyNot(node: DecodedNode, weight: DecodedTensor, options: QuantizeOptions, opset: number): string | null {
+function whyNot(
+  node: DecodedNode,
+  weight: DecodedTensor,
+  options: QuantizeOptions,
+  opset: number,
+): string | null {
   if (weight.dataType !== TensorDataType.FLOAT) {
     return `weight is ${STRING_TYPE_NAMES[weight.dataType] ?? `type ${weight.dataType}`}; only float32 weights are quantized`;
   }
-  if (weight.dims.length !== 2) return `weight has shape [${weight.dims.join(', ')}]; only 2-D weights are quantized`;
+  if (weight.dims.length !== 2)
+    return `weight has shape [${weight.dims.join(', ')}]; only 2-D weights are quantized`;
   const size = weight.dims[0]! * weight.dims[1]!;
   if (size === 0) return 'weight is empty';
   if (size < options.minSize) return `weight has ${size} elements, fewer than --min-size ${options.minSize}`;
@@ -347,7 +360,9 @@ function nothingToQuantize(
   }
   const products = nodes.filter((n) => n.domain === '' && (n.opType === 'MatMul' || n.opType === 'Gemm'));
   const ops = [...new Set(nodes.map((n) => (n.domain === '' ? n.opType : `${n.domain}.${n.opType}`)))];
-  const already = ops.filter((op) => /MatMulNBits|DequantizeLinear|MatMulInteger|QLinear|DynamicQuantize/.test(op));
+  const already = ops.filter((op) =>
+    /MatMulNBits|DequantizeLinear|MatMulInteger|QLinear|DynamicQuantize/.test(op),
+  );
   const dynamic = products.filter((n) => !initializers.has(n.inputs[1] ?? ''));
   return [
     'nothing to quantize: no MatMul or Gemm node has a constant 2-D weight (an initializer as its second input).',
@@ -365,4 +380,3 @@ function nothingToQuantize(
 function bytesOf(values: Int8Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
-

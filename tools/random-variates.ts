@@ -54,7 +54,12 @@ export function weightedIndex(random: Random, weights: readonly number[]): numbe
 }
 
 export function weightedPick<T>(random: Random, entries: readonly (readonly [T, number])[]): T {
-  return entries[weightedIndex(random, entries.map(([, w]) => w))]![0];
+  return entries[
+    weightedIndex(
+      random,
+      entries.map(([, w]) => w),
+    )
+  ]![0];
 }
 
 /** Fisher–Yates, in place. */

@@ -87,7 +87,7 @@ function atmDataset(): SampleDataset {
       'Synthetic card transactions: 2,600 cards over 28 days, each with a home terminal, spending level, ' +
       'activity rate, channel mix (ATM, card-present purchase, e-commerce) and sometimes a trip; 16% of ' +
       'cards are compromised once (counterfeit cash-out, card-not-present burst, stolen card with PIN ' +
-      'guessing, or fraud that mimics the holder). Velocity features count the card\'s earlier ' +
+      "guessing, or fraud that mimics the holder). Velocity features count the card's earlier " +
       'transactions. Split by card: 70% train, 15% validation, 15% test.',
     generator: 'tools/atm-transactions.ts',
     seed: ATM_DATA_DEFAULTS.seed,
@@ -98,7 +98,14 @@ function inspectionDataset(): SampleDataset {
   const parts = generateInspectionParts();
   return {
     columns: ['id', 'ts', 'line', 'station', ...INSPECTION_MEASUREMENTS, 'label'],
-    records: parts.map((p) => ({ id: p.id, ts: p.ts, line: p.line, station: p.station, ...p.values, label: p.label })),
+    records: parts.map((p) => ({
+      id: p.id,
+      ts: p.ts,
+      line: p.line,
+      station: p.station,
+      ...p.values,
+      label: p.label,
+    })),
     splits: parts.map((p) => p.split),
     labels: Uint8Array.from(parts, (p) => INSPECTION_LABELS.indexOf(p.label)),
     description:

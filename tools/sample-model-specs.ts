@@ -35,7 +35,7 @@ export interface SampleModelSpec {
   blockSize: number;
   training: Omit<TrainSpec, 'sizes' | 'output' | 'seed' | 'monotone' | 'fakeQuantize'> & {
     /** Quantization-aware fine-tuning for the INT4 model: extra epochs and their learning rate. */
-    int4FineTuning: { epochs: number; learningRate: number };
+    int4FineTuning?: { epochs: number; learningRate: number };
     /** Feature names the score may only rise with, and the monotone units per hidden layer. */
     monotone?: { features: readonly string[]; units: readonly [number, number] };
   };
@@ -87,7 +87,6 @@ export const ATM_RISK: SampleModelSpec = {
     learningRate: 0.003,
     weightDecay: 1e-4,
     positiveWeight: 16,
-    int4FineTuning: { epochs: 6, learningRate: 0.0005 },
     monotone: { features: ['amount', 'distanceKm', 'pinTries'], units: [12, 6] },
   },
   decide: {

@@ -76,7 +76,8 @@ export function buildSampleModel(spec: SampleModelSpec): SampleModel {
   });
   const fp32 = encodeModel(model);
   const quantize = (bits: 4 | 8): Uint8Array =>
-    quantizeModel(fp32, { bits, blockSize: spec.blockSize, minSize: 0, exclude: [], accuracyLevel: null }).bytes;
+    quantizeModel(fp32, { bits, blockSize: spec.blockSize, minSize: 0, exclude: [], accuracyLevel: null })
+      .bytes;
   const reference: MlpReference = {
     ...fp32Reference,
     layers: fp32Reference.layers.map((layer) => ({
@@ -260,6 +261,11 @@ export function sampleModelCard(
           : `cross-entropy with label smoothing ${t.labelSmoothing ?? 0}`,
       ...(t.monotone === undefined ? {} : { monotoneIn: [...t.monotone.features] }),
       epochs: t.epochs,
+      ...(t.int4FineTuning === undefined
+        ? {}
+        : {
+            int4FineTuning: `${t.int4FineTuning.epochs} more epochs at learning rate ${t.int4FineTuning.learningRate} with INT4-rounded weights in the forward pass (straight-through); the FP32 file holds the fine-tuned float weights`,
+          }),
       bestEpoch: trained.bestEpoch,
       selectedBy: `validation ${spec.outputWidth === 1 ? 'ROC-AUC' : 'macro F1'}`,
     },

@@ -43,7 +43,8 @@ export function trainSampleModel(spec: SampleModelSpec, dataset: SampleDataset):
   const trainX = raw(trainRows);
   const mean = new Array<number>(width).fill(0);
   const std = new Array<number>(width).fill(0);
-  for (let r = 0; r < trainRows.length; r++) for (let i = 0; i < width; i++) mean[i]! += trainX[r * width + i]!;
+  for (let r = 0; r < trainRows.length; r++)
+    for (let i = 0; i < width; i++) mean[i]! += trainX[r * width + i]!;
   for (let i = 0; i < width; i++) mean[i] = Math.fround(mean[i]! / trainRows.length);
   for (let r = 0; r < trainRows.length; r++) {
     for (let i = 0; i < width; i++) std[i]! += (trainX[r * width + i]! - mean[i]!) ** 2;
@@ -78,15 +79,21 @@ export function trainSampleModel(spec: SampleModelSpec, dataset: SampleDataset):
       sizes: [width, ...spec.hidden, spec.outputWidth],
       output: spec.outputWidth === 1 ? 'sigmoid' : 'softmax',
       seed: spec.seed,
-      fakeQuantize: {
-        ...int4FineTuning,
-        // Exactly what `infergate quantize` will store: float32 weights, then INT4 blocks.
-        quantize: (w, inputs, outputs) =>
-          quantizeInt4(Float32Array.from(w), inputs, outputs, spec.blockSize).dequantized,
-      },
+      ...(int4FineTuning === undefined
+        ? {}
+        : {
+            fakeQuantize: {
+              ...int4FineTuning,
+              // Exactly what `infergate quantize` will store: float32 weights, then INT4 blocks.
+              quantize: (w: Float64Array, inputs: number, outputs: number) =>
+                quantizeInt4(Float32Array.from(w), inputs, outputs, spec.blockSize).dequantized,
+            },
+          }),
       ...(monotone === undefined
         ? {}
-        : { monotone: { inputs: monotone.features.map((name) => names.indexOf(name)), units: monotone.units } }),
+        : {
+            monotone: { inputs: monotone.features.map((name) => names.indexOf(name)), units: monotone.units },
+          }),
     },
     train,
     validation,

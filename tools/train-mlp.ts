@@ -104,7 +104,8 @@ export function trainMlp(
   const totalEpochs = spec.epochs + (fq?.epochs ?? 0);
   for (let epoch = 1; epoch <= totalEpochs; epoch++) {
     const fineTuning = epoch > spec.epochs;
-    if (fineTuning && epoch === spec.epochs + 1) best = { metric: -Infinity, epoch: 0, snapshot: best.snapshot };
+    if (fineTuning && epoch === spec.epochs + 1)
+      best = { metric: -Infinity, epoch: 0, snapshot: best.snapshot };
     shuffle(random, order);
     // Linear decay to a tenth of the initial rate over the plain epochs; fine-tuning runs at its own rate.
     const lr = fineTuning
@@ -175,7 +176,11 @@ export function trainMlp(
 }
 
 /** Outputs for every row of `data`, row-major `rows × outputs`. */
-export function predict(layers: readonly Layer[], data: TrainData, output: TrainSpec['output']): Float64Array {
+export function predict(
+  layers: readonly Layer[],
+  data: TrainData,
+  output: TrainSpec['output'],
+): Float64Array {
   const sizes = [layers[0]!.inputs, ...layers.map((l) => l.outputs)];
   const acts = sizes.map((s) => new Float64Array(s));
   const inputs = sizes[0]!;
@@ -211,7 +216,8 @@ function initLayers(spec: TrainSpec, random: () => number): Layer[] {
       }
     }
     const layer: Layer = { inputs, outputs, w, b: new Float64Array(outputs), mask };
-    if (mask !== null) for (let i = 0; i < w.length; i++) if (mask[i] === NON_NEGATIVE) w[i] = Math.abs(w[i]!);
+    if (mask !== null)
+      for (let i = 0; i < w.length; i++) if (mask[i] === NON_NEGATIVE) w[i] = Math.abs(w[i]!);
     project(layer);
     layers.push(layer);
   }
@@ -259,7 +265,12 @@ function forward(layers: readonly Layer[], acts: Float64Array[], output: TrainSp
 }
 
 /** Accumulates gradients; `deltas[last]` holds dLoss/dz of the output layer on entry. */
-function backward(layers: readonly Layer[], acts: Float64Array[], deltas: Float64Array[], grads: Float64Array[]): void {
+function backward(
+  layers: readonly Layer[],
+  acts: Float64Array[],
+  deltas: Float64Array[],
+  grads: Float64Array[],
+): void {
   for (let l = layers.length - 1; l >= 0; l--) {
     const { inputs, outputs } = layers[l]!;
     const w = layers[l]!.wq ?? layers[l]!.w;

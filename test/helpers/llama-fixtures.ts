@@ -5,8 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ModelConfig, PromptConfig } from '../../config/types.js';
+import type { LlamaModelConfig, ModelConfig, PromptConfig } from '../../config/types.js';
 import { writeGgufTestModel } from '../../tools/gguf-test-model.js';
+import { spawnGateway, type GatewayProcess } from './gateway-process.js';
 
 export interface TinyGguf {
   path: string;
@@ -43,7 +44,7 @@ export const triagePrompt = (overrides: Partial<PromptConfig> = {}): PromptConfi
 
 export const llamaModelConfig = (
   path: string,
-  overrides: Partial<ModelConfig> & { llama?: Partial<NonNullable<ModelConfig['llama']>> } = {},
+  overrides: Omit<Partial<ModelConfig>, 'llama'> & { llama?: Partial<LlamaModelConfig> } = {},
 ): ModelConfig => ({
   name: 'triage-llm',
   runtime: 'llama',
@@ -80,6 +81,16 @@ export function llmModelEntry(path: string, llama: Record<string, unknown> = {})
   return { runtime: 'llama', path, threads: 1, llama: { contextSize: 512, sequences: 2, ...llama } };
 }
 
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+/** Start-up includes the llama runtime, the model and its warm-up: allow more than the ONNX tests do. */
+export async function startLlmGateway(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  configFile: string,
+): Promise<GatewayProcess> {
+  const gateway = spawnGateway(configFile);
+  t.teardown(async () => {
+    gateway.kill('SIGKILL');
+    await gateway.exited;
+  });
+  await gateway.waitForLog((line) => line.msg === 'gateway ready', 40_000);
+  return gateway;
 }

@@ -1,0 +1,62 @@
+/**
+ * "No component makes any other outbound connection", kept true as the code changes: every runtime
+ * source file that can open a network connection is listed here with what it connects to or serves.
+ * A new one fails this test until someone decides it belongs on the list. (The network-namespace tests
+ * show the same from the outside: the daemon works with no network at all.)
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { packageRoot } from './helpers/gateway-process.js';
+
+/** Runtime code; tools/, bench/ and test/ are not part of the daemon. */
+const RUNTIME_DIRS = ['adapters', 'bin', 'config', 'daemon'];
+
+const ALLOWED: Record<string, string> = {
+  'adapters/mqtt-endpoint.ts':
+    'the one outbound connection: to the configured broker (checked by the no-egress guard)',
+  'adapters/mqtt-transport.ts': 'MQTT.js over the socket mqtt-endpoint.ts opens',
+  'adapters/inbound-dispatcher.ts': 'MQTT.js packet types only',
+  'adapters/embedded-broker.ts': 'listens (aedes) on broker.embedded.host; no outbound connection',
+  'adapters/metrics-server.ts':
+    'listens on metrics.host or the socket systemd passed; no outbound connection',
+  'adapters/systemd-notifier.ts': 'datagrams to $NOTIFY_SOCKET, a Unix socket on this box',
+  'config/host-scope.ts': 'net.isIP and BlockList only: address arithmetic, no I/O',
+};
+
+const NETWORK = [
+  /from 'node:(net|tls|http|https|http2|dgram|dns)'/,
+  /from '(net|tls|http|https|http2|dgram|dns)'/,
+  /from 'node:dns\/promises'/,
+  /from 'mqtt'/,
+  /from 'node-unix-socket'/,
+  /import\('node-unix-socket'\)/,
+  /\bfetch\(/,
+  /\bnew WebSocket\(/,
+  /from '(undici|axios|node-fetch|got|ws)'/,
+];
+
+function sources(dir: string): string[] {
+  return readdirSync(join(packageRoot, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) return sources(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+t.test('only the listed runtime files can open network connections', async (t) => {
+  const found = RUNTIME_DIRS.flatMap(sources).filter((file) => {
+    const text = readFileSync(join(packageRoot, file), 'utf8');
+    return NETWORK.some((pattern) => pattern.test(text));
+  });
+  for (const file of found) t.ok(Object.hasOwn(ALLOWED, file), `${file} may use the network`);
+  t.ok(found.includes('adapters/mqtt-endpoint.ts'), 'the broker connection is found by the scan');
+});
+
+t.test('the LLM runtime never downloads or builds', async (t) => {
+  for (const file of RUNTIME_DIRS.flatMap(sources)) {
+    const text = readFileSync(join(packageRoot, file), 'utf8');
+    if (!/\bgetLlama\(/.test(text)) continue;
+    t.match(text, /build: 'never'/, `${file}: getLlama({ build: 'never' })`);
+  }
+});
