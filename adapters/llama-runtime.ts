@@ -142,7 +142,9 @@ async function loadSharedModel(
   let shared = runtime.models.get(key);
   if (shared === undefined) {
     const loading: SharedModel = {
-      model: llama.loadModel({ modelPath: path, gpuLayers }),
+      // On the CPU, llama.cpp repacks Q4 weights into its own buffers (x86 AVX2/AVX-512, ARM NEON), and a
+      // memory-mapped file would stay resident next to them: measured 1.85 GiB RSS mapped, 1.15 GiB read.
+      model: llama.loadModel({ modelPath: path, gpuLayers, useMmap: llama.gpu === false ? false : 'auto' }),
       refs: 0,
     };
     loading.model.catch(() => {

@@ -44,7 +44,8 @@ export async function warmUpLlama(options: WarmupOptions): Promise<WarmupResult>
   }
   const longest: number[] = [];
   if (options.longest !== null) {
-    for (let i = 0; i < LONGEST_RUNS; i += 1) longest.push(await timed(() => options.run(options.longest!)));
+    const runs = Math.min(LONGEST_RUNS, options.runs);
+    for (let i = 0; i < runs; i += 1) longest.push(await timed(() => options.run(options.longest!)));
   }
   const longestMs = longest.length > 0 ? Math.min(...longest) : null;
   return {

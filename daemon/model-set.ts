@@ -74,6 +74,7 @@ export const RESTART_ONLY_SECTIONS = [
   'privacy',
   'limits',
   'log',
+  'metrics',
 ] as const;
 
 export function restartOnlyChanges(before: InfergateConfig, after: InfergateConfig): string[] {

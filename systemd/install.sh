@@ -20,7 +20,7 @@ START=0
 BROKER_NETS=()
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
   echo "options: --local | --broker-net CIDR (repeatable) | --prefix DIR (default $PREFIX) | --start"
 }
 

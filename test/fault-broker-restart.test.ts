@@ -7,7 +7,15 @@
  * After a SIGKILL it comes back with its last snapshot: sessions, subscriptions and queued messages since
  * then are gone, although their publishers already got a PUBACK (FACTS: "after kill -9 it lost what came
  * since the last save"). `autosave_on_changes true` with `autosave_interval 1` saves after every change,
- * which is what we recommend (docs/reliability.md); the SIGKILL cases show both.
+ * which is what we recommend (docs/reliability.md). The SIGKILL cases freeze the daemon first, so ~200
+ * events sit queued for it at the broker when the broker dies: the state the snapshot setting decides about.
+ *
+ * Even saving after every change leaves one window: Mosquitto sends the PUBACK while it handles the PUBLISH
+ * and writes the snapshot after, at the end of its loop iteration. A SIGKILL in between loses what that
+ * iteration accepted. With a backlog each save rewrites every queued message, so the broker spends most of
+ * its time saving and the kill usually lands in one: measured here, 0 or 1 of 800 events (always the last
+ * one the broker accepted, which a second subscriber had received before the kill), against ~500 with the
+ * snapshot defaults.
  */
 import t, { type Test } from 'tap';
 import { requireMosquitto, startMosquitto, type MosquittoOptions } from './helpers/mosquitto.js';
@@ -23,10 +31,11 @@ import {
 import { sleep, startGateway, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
 
 const RATE = 200;
-const COUNT = 800;
-/** The daemon's backlog at the broker is the point of the SIGKILL cases: events queued for an offline session. */
+const COUNT = 600;
+/** What a SIGKILL may cost with autosave on every change: the PUBLISHes of the broker's last loop iteration. */
+const CRASH_WINDOW_MAX_LOST = 3;
 const RECOMMENDED: MosquittoOptions = { persistence: true, extraConfig: ['max_queued_messages 10000'] };
-/** Mosquitto's own persistence defaults (the helper's recommended lines overridden, the last one wins). */
+/** Mosquitto's own persistence defaults (the helper's recommended lines overridden: the last one wins). */
 const SNAPSHOT_DEFAULTS: MosquittoOptions = {
   persistence: true,
   extraConfig: ['max_queued_messages 10000', 'autosave_interval 1800', 'autosave_on_changes false'],
@@ -37,6 +46,7 @@ interface Outcome {
   publishErrors: number;
   sessionResumed: boolean | undefined;
   reconnects: number;
+  timeline: string;
 }
 
 async function brokerOutage(
@@ -45,71 +55,65 @@ async function brokerOutage(
   broker: MosquittoOptions,
   fault: { signal: 'SIGTERM' | 'SIGKILL'; backlog: boolean; lossExpected?: boolean },
 ): Promise<Outcome> {
-  const began = performance.now();
-  const at = (): string => `${((performance.now() - began) / 1000).toFixed(1)} s`;
   const mosquitto = await startMosquitto(broker);
   t.teardown(() => mosquitto.stop());
   const dir = tempDir(t);
-  const gatewayId = `gw-${name}`;
-  const config = testConfig({ url: mosquitto.url, gatewayId, stateDir: `${dir}/state` });
+  const config = testConfig({ url: mosquitto.url, gatewayId: `gw-${name}`, stateDir: `${dir}/state` });
   const gateway = await startGateway(t, writeConfig(dir, config));
-  t.comment(`daemon ready at ${at()}`);
   const tag = `${name}-${process.pid}`;
   const collector = await decisionCollector(t, mosquitto.url, `collector-${tag}`, ['reply/#']);
   const publisher = await sessionClient(t, mosquitto.url, { clientId: `publisher-${tag}` });
 
+  const began = performance.now();
+  const at = (): string => `${((performance.now() - began) / 1000).toFixed(1)} s`;
   const stream = streamEvents(publisher, {
     count: COUNT,
     rate: RATE,
     idPrefix: name,
     replyTopic: (i) => `reply/T${i % 7}`,
   });
-  await sleep(1200);
+  await sleep(1000);
   if (fault.backlog) {
-    // Frozen, the daemon stops taking messages: after its 64 in flight, the broker queues the rest for it.
+    // Frozen, the daemon takes nothing more: past its Receive Maximum the broker queues the events for it.
     gateway.kill('SIGSTOP');
     await sleep(1000);
   }
-  const connectsBefore = gateway.logs.filter((l) => l.msg === 'mqtt connected').length;
+  const connects = (): number => gateway.logs.filter((l) => l.msg === 'mqtt connected').length;
+  const connectsBefore = connects();
+  const downAt = at();
   mosquitto.kill(fault.signal);
-  await sleep(1000);
+  await sleep(500);
   await mosquitto.restart();
+  const upAt = at();
   if (fault.backlog) gateway.kill('SIGCONT');
 
-  t.comment(`broker back at ${at()}`);
   await stream.settled(20_000);
-  t.comment(`publishes settled at ${at()}`);
-  await collector.waitForAll(stream.acked, 20_000, fault.lossExpected ? 3_000 : Infinity);
-  t.comment(`decisions in at ${at()}`);
-  // Late repeats (redeliveries answered from the log) still count against "identical decisions".
-  await sleep(500);
-  await until(() => gateway.logs.filter((l) => l.msg === 'mqtt connected').length > connectsBefore, 5_000);
+  const published = stream.ids.filter((id) => stream.acked.has(id));
+  // A run that loses events would otherwise wait out the whole timeout: stop once nothing arrives for 3 s.
+  await collector.waitForAll(published, 20_000, fault.lossExpected ? 3_000 : Infinity);
+  // Late repeats (redeliveries answered from the log) count against "identical decisions" too.
+  await sleep(300);
+  await until(() => connects() > connectsBefore, 5_000);
   const reconnect = gateway.logs.filter((l) => l.msg === 'mqtt connected')[connectsBefore];
   t.equal(gateway.child.exitCode, null, 'the daemon survived the outage');
-  const theVerdict = verdict(
-    stream.ids.filter((id) => stream.acked.has(id)),
-    collector,
-  );
-  if (process.env.FAULT_DUMP) (await import('node:fs')).cpSync(`${dir}/state`, `/tmp/fbr-state-${name}`, { recursive: true });
-  if (process.env.FAULT_DUMP)
-    (await import('node:fs')).writeFileSync(
-      `/tmp/fbr-${name}.json`,
-      JSON.stringify({ unanswered: theVerdict.unanswered, ids: stream.ids.length }) + '\n' +
-      gateway.logs.map((l) => JSON.stringify(l)).join('\n') + '\n--broker--\n' + mosquitto.output(),
-    );
   return {
-    verdict: theVerdict,
+    verdict: verdict(published, collector),
     publishErrors: stream.errors.length + (COUNT - stream.ids.length),
     sessionResumed: reconnect?.sessionPresent as boolean | undefined,
-    reconnects: gateway.logs.filter((l) => l.msg === 'mqtt connected').length - 1,
+    reconnects: connects() - 1,
+    timeline: `broker ${fault.signal} at ${downAt}, back at ${upAt}, all settled at ${at()}`,
   };
 }
 
 function report(t: Test, outcome: Outcome): void {
   t.comment(
     `${describeVerdict(outcome.verdict)}; publish errors ${outcome.publishErrors}; ` +
-      `daemon reconnects ${outcome.reconnects}, session resumed ${String(outcome.sessionResumed)}`,
+      `daemon reconnects ${outcome.reconnects}, session resumed ${String(outcome.sessionResumed)}; ` +
+      outcome.timeline,
   );
+  if (outcome.verdict.unanswered.length > 0) {
+    t.comment(`unanswered: ${outcome.verdict.unanswered.slice(0, 20).join(', ')}`);
+  }
 }
 
 t.test('SIGTERM and restart mid-stream (recommended persistence): zero lost', async (t) => {
@@ -124,16 +128,23 @@ t.test('SIGTERM and restart mid-stream (recommended persistence): zero lost', as
   t.equal(outcome.sessionResumed, true, 'the daemon found its session after the restart');
 });
 
-t.test('SIGKILL with a backlog queued for the daemon (recommended persistence): zero lost', async (t) => {
+t.test('SIGKILL with a backlog queued for the daemon (recommended persistence)', async (t) => {
   if (!requireMosquitto(t)) return;
-  const outcome = await brokerOutage(t, 'kill', RECOMMENDED, { signal: 'SIGKILL', backlog: true });
+  const outcome = await brokerOutage(t, 'kill', RECOMMENDED, {
+    signal: 'SIGKILL',
+    backlog: true,
+    lossExpected: true,
+  });
   report(t, outcome);
   const v = outcome.verdict;
   t.equal(outcome.publishErrors, 0, 'every publish was acknowledged, before or after the crash');
   t.equal(v.published, COUNT, 'all events published');
-  t.same(v.unanswered, [], 'every published event answered, the backlog included');
-  t.same(v.conflicting, [], 'all answers for one id identical');
   t.equal(outcome.sessionResumed, true, 'autosave on every change kept the session across SIGKILL');
+  t.ok(
+    v.unanswered.length <= CRASH_WINDOW_MAX_LOST,
+    `the backlog survived; at most the broker's last accepted events lost (${v.unanswered.length})`,
+  );
+  t.same(v.conflicting, [], 'all answers for one id identical');
 });
 
 t.test('SIGKILL with a backlog, Mosquitto snapshot defaults: what the recommendation prevents', async (t) => {
@@ -147,7 +158,7 @@ t.test('SIGKILL with a backlog, Mosquitto snapshot defaults: what the recommenda
   // Not a guarantee of ours: this documents the broker behaviour the recommended settings exist for.
   t.equal(outcome.sessionResumed, false, 'no snapshot since the start: the daemon session is gone');
   t.ok(
-    outcome.verdict.unanswered.length > 0,
+    outcome.verdict.unanswered.length > CRASH_WINDOW_MAX_LOST,
     'events the broker acknowledged and queued for the daemon were lost with it',
   );
   t.same(outcome.verdict.conflicting, [], 'what was answered is still answered consistently');

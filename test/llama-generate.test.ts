@@ -21,7 +21,7 @@ async function generator(prompt: Partial<ReturnType<typeof triagePrompt>>, overr
     logger: memoryLogger().logger,
     model: llamaModelConfig(path, { llama: { contextSize: 1024 } }),
     pipeline: { name: 'triage', prompt: triagePrompt({ mode: 'generate', ...prompt }), budgetMs: 5000 },
-    warmup: { runs: 5, timeLimitMs: 0 },
+    warmup: { runs: 2, timeLimitMs: 0 },
     ...overrides,
   });
   t.teardown(() => model.dispose());

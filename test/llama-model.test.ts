@@ -22,7 +22,7 @@ async function runner(overrides: Partial<LlamaModelDeps> = {}) {
     logger: memoryLogger().logger,
     model: llamaModelConfig(path),
     pipeline: { name: 'triage', prompt: triagePrompt(), budgetMs: 300 },
-    warmup: { runs: 5, timeLimitMs: 0 },
+    warmup: { runs: 2, timeLimitMs: 0 },
     ...overrides,
   });
 }
