@@ -189,7 +189,9 @@ class ModelLane {
     this.runner.run(batchInput(batch), batch.length, abort.signal).then(
       (result) => {
         clearTimeout(abortTimer);
-        this.observe(this.deps.clock.monotonic() - started);
+        // The runtime's own compute time, not the wall time until this callback ran: under load the event
+        // loop delays the callback, and feeding that back would shed ever more events (a spiral to overload).
+        this.observe(result.inferenceMs);
         const outputWidth = this.runner.info.outputWidth;
         for (let i = 0; i < batch.length; i += 1) {
           const job = batch[i]!;
