@@ -66,7 +66,10 @@ export class LlamaClassifier {
     for (const [token, index] of this.labelIndex) out[index] = next.get(token) ?? 0;
     const sum = out.reduce((a, b) => a + b, 0);
     if (!(sum > 0) || !Number.isFinite(sum)) {
-      throw new ModelError(ErrorCodes.MODEL_RUN, `label probabilities do not form a distribution (sum ${sum})`);
+      throw new ModelError(
+        ErrorCodes.MODEL_RUN,
+        `label probabilities do not form a distribution (sum ${sum})`,
+      );
     }
     return Float32Array.from(out, (p) => p / sum);
   }

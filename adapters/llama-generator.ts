@@ -57,11 +57,15 @@ export class LlamaGenerator {
     const state = new LlamaGrammarEvaluationState({ model: this.model, grammar: this.grammar });
     const answer: Token[] = [];
     let parsed: unknown = null;
-    for await (const token of this.sequence.evaluate(next, { temperature: 0, grammarEvaluationState: state })) {
+    for await (const token of this.sequence.evaluate(next, {
+      temperature: 0,
+      grammarEvaluationState: state,
+    })) {
       answer.push(token);
       if (signal.aborted) break;
       // The object can only be complete on a token that closes it: the full text is decoded only then.
-      if (this.model.detokenize([token]).includes('}')) parsed = completeAnswer(this.model.detokenize(answer));
+      if (this.model.detokenize([token]).includes('}'))
+        parsed = completeAnswer(this.model.detokenize(answer));
       if (parsed !== null || answer.length >= this.settings.maxAnswerTokens) break;
     }
     throwIfCancelled(signal);

@@ -19,11 +19,7 @@ import { createLlamaClassifier, type LlamaClassifier } from './llama-classifier.
 import { LlamaGenerator } from './llama-generator.js';
 import { primeSequence } from './llama-prefix-reuse.js';
 import { buildPromptLayout, labelFirstTokens, type LlamaPromptLayout } from './llama-prompt-layout.js';
-import {
-  acquireLlamaRuntime,
-  type LlamaModelLease,
-  type LlamaRuntimeLease,
-} from './llama-runtime.js';
+import { acquireLlamaRuntime, type LlamaModelLease, type LlamaRuntimeLease } from './llama-runtime.js';
 import { SequencePool } from './llama-sequence-pool.js';
 import { warmUpLlama, type WarmupResult } from './llama-warmup.js';
 import { modelFileStamp, verifyModelPath } from './verify-model-path.js';
@@ -64,8 +60,7 @@ export interface LlamaModelStats {
 }
 
 type Worker =
-  | { kind: 'classify'; classifier: LlamaClassifier }
-  | { kind: 'generate'; generator: LlamaGenerator };
+  { kind: 'classify'; classifier: LlamaClassifier } | { kind: 'generate'; generator: LlamaGenerator };
 
 /** Validates the config slice (ConfigError if invalid) and does no I/O; `load()` does that. */
 export function createLlamaModel(deps: LlamaModelDeps): LlamaModelRunner {
@@ -89,7 +84,8 @@ function checkConfig(model: ModelConfig, pipeline: LlamaPipeline | null): Config
     problems.push({ path: `${at}.${key}`, message });
   };
   if (model.runtime !== 'llama') problem('runtime', `must be "llama", got ${String(model.runtime)}`);
-  if (typeof model.path !== 'string' || !path.isAbsolute(model.path)) problem('path', 'must be an absolute path');
+  if (typeof model.path !== 'string' || !path.isAbsolute(model.path))
+    problem('path', 'must be an absolute path');
   if (model.sha256 !== null && !/^[0-9a-f]{64}$/i.test(String(model.sha256))) {
     problem('sha256', 'must be 64 hex digits or null');
   }
@@ -101,10 +97,14 @@ function checkConfig(model: ModelConfig, pipeline: LlamaPipeline | null): Config
     problem('llama', 'is required for runtime llama');
     return problems;
   }
-  if (!['cpu', 'cuda', 'vulkan', 'auto'].includes(llama.device)) problem('llama.device', 'must be cpu, cuda, vulkan or auto');
-  if (!Number.isInteger(llama.sequences) || llama.sequences < 1) problem('llama.sequences', 'must be a positive integer');
-  if (!Number.isInteger(llama.contextSize) || llama.contextSize < 1) problem('llama.contextSize', 'must be a positive integer');
-  if (!Number.isInteger(llama.batchSize) || llama.batchSize < 1) problem('llama.batchSize', 'must be a positive integer');
+  if (!['cpu', 'cuda', 'vulkan', 'auto'].includes(llama.device))
+    problem('llama.device', 'must be cpu, cuda, vulkan or auto');
+  if (!Number.isInteger(llama.sequences) || llama.sequences < 1)
+    problem('llama.sequences', 'must be a positive integer');
+  if (!Number.isInteger(llama.contextSize) || llama.contextSize < 1)
+    problem('llama.contextSize', 'must be a positive integer');
+  if (!Number.isInteger(llama.batchSize) || llama.batchSize < 1)
+    problem('llama.batchSize', 'must be a positive integer');
   if (llama.gpuLayers !== 'max' && (!Number.isInteger(llama.gpuLayers) || llama.gpuLayers < 0)) {
     problem('llama.gpuLayers', 'must be max or a non-negative integer');
   }
@@ -181,7 +181,9 @@ export class LlamaModelRunner implements ModelRunner {
   run(input: ModelInput, rows: number, signal?: AbortSignal): Promise<ModelResult> {
     if (this.state === 'disposed') return Promise.reject(this.closedError());
     if (this.state !== 'ready') {
-      return Promise.reject(new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: run() before load() resolved`));
+      return Promise.reject(
+        new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: run() before load() resolved`),
+      );
     }
     if (
       input instanceof Float32Array ||
@@ -372,7 +374,8 @@ export class LlamaModelRunner implements ModelRunner {
 
     const warmup = await this.warmUp(workers[0]!, layout, typical);
     this.throwIfDisposed();
-    this.fitTokens = warmup.fitTokens !== null && warmup.fitTokens < prompt.maxPromptTokens ? warmup.fitTokens : null;
+    this.fitTokens =
+      warmup.fitTokens !== null && warmup.fitTokens < prompt.maxPromptTokens ? warmup.fitTokens : null;
     this.pool = new SequencePool(workers.map((entry) => entry.worker));
     const runtime = `node-llama-cpp (${this.runtime.device}, llama.cpp ${this.runtime.llama.llamaCppRelease.release})`;
     this.loaded = {
@@ -404,7 +407,8 @@ export class LlamaModelRunner implements ModelRunner {
     }
     const answer =
       prompt.mode === 'generate'
-        ? prompt.maxAnswerTokens + (layout.thought === null ? 0 : prompt.thoughtTokens + layout.thought.close.length)
+        ? prompt.maxAnswerTokens +
+          (layout.thought === null ? 0 : prompt.thoughtTokens + layout.thought.close.length)
         : 1;
     const needed = layout.prefix.length + prompt.maxPromptTokens + layout.tail.length + answer;
     if (needed > this.llama.contextSize) {
@@ -504,7 +508,11 @@ export class LlamaModelRunner implements ModelRunner {
         sequences: this.llama.sequences,
         mode: prompt.mode,
         chatTemplate: layout.chatWrapper,
-        thinking: layout.thinks ? (layout.thought === null ? 'disabled' : `≤ ${prompt.thoughtTokens} tokens`) : 'n/a',
+        thinking: layout.thinks
+          ? layout.thought === null
+            ? 'disabled'
+            : `≤ ${prompt.thoughtTokens} tokens`
+          : 'n/a',
         prefixTokens: layout.prefix.length,
         primedTokens: this.counters.primedTokens,
         typicalPromptTokens: warmup.typicalTokens,

@@ -36,7 +36,10 @@ export async function alignSequence(
 }
 
 /** Evaluates `prefix` into an empty or diverged sequence, so the first event finds it cached. */
-export async function primeSequence(sequence: LlamaContextSequence, prefix: readonly Token[]): Promise<number> {
+export async function primeSequence(
+  sequence: LlamaContextSequence,
+  prefix: readonly Token[],
+): Promise<number> {
   await sequence.adaptStateToTokens([...prefix], false);
   const missing = prefix.slice(sequence.nextTokenIndex);
   if (missing.length > 0) await sequence.evaluateWithoutGeneratingNewTokens(missing);

@@ -131,7 +131,11 @@ export function labelFirstTokens(model: LlamaModel, labels: readonly string[], l
  */
 function chatWrapperFor(model: LlamaModel): ChatWrapper {
   const template = model.fileInfo.metadata?.tokenizer?.chat_template;
-  if (typeof template === 'string' && template.includes('<｜User｜>') && template.includes('<｜Assistant｜>')) {
+  if (
+    typeof template === 'string' &&
+    template.includes('<｜User｜>') &&
+    template.includes('<｜Assistant｜>')
+  ) {
     return new DeepSeekChatWrapper();
   }
   return resolveChatWrapper(model);

@@ -108,7 +108,9 @@ async function createLlama(device: LlamaDevice, logger: Logger): Promise<Llama> 
         ? 'node-llama-cpp has no CPU binary for this platform (its optional @node-llama-cpp/* packages)'
         : `no working ${device} build of node-llama-cpp on this box (prebuilt binaries need the driver and ` +
           'runtime libraries; a Jetson needs a local build, see docs/llm.md); device: cpu runs on the CPU';
-    throw new ModelError(ErrorCodes.MODEL_LOAD, `llama runtime (device ${device}): ${hint}`, { cause: error });
+    throw new ModelError(ErrorCodes.MODEL_LOAD, `llama runtime (device ${device}): ${hint}`, {
+      cause: error,
+    });
   }
   const picked = llama.gpu === false ? 'cpu' : llama.gpu;
   const why =

@@ -6,6 +6,7 @@
  *   node dist/bench/bench.js [--rates 100,1000] [--duration 10] [--warmup 2] [--drain 3] [--pause 2]
  *     [--prime 3] [--target gateway,bare] [--budget 300] [--model FILE] [--seed 1] [--json out.json]
  *     [--keep-logs]
+ *   node dist/bench/bench.js --llm [...]   the LLM classify bench instead (bench/llm-bench.ts)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,12 @@ import { startBareLoop, startGateway, type SystemUnderTest } from './systems-und
 type TargetName = 'gateway' | 'bare';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+// `--llm` is a different bench (LLM classify latency and memory, bench/llm-bench.ts) sharing the npm script.
+if (process.argv.includes('--llm')) {
+  const { runLlmBench } = await import('./llm-bench.js');
+  process.exit(await runLlmBench(process.argv.slice(2).filter((arg) => arg !== '--llm')));
+}
 
 const { values } = parseArgs({
   options: {

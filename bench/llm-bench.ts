@@ -75,7 +75,9 @@ export async function runLlmBench(argv: string[]): Promise<number> {
     console.error(`llm bench: model ${settings.model} not found`);
     return 2;
   }
-  const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   console.log(
     `llm bench: ${settings.model}\n  ${cpus().length} CPU (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ` +
       `threads ${settings.threads}, system prompt ${settings.systemTokens} tokens, events ${settings.eventTokens} tokens, ` +
@@ -94,7 +96,9 @@ export async function runLlmBench(argv: string[]): Promise<number> {
   const rssOk = Math.max(cached.peakRssMiB, cached.rssAfterLoadMiB) <= 2048;
   console.log(
     `target p95 <= ${settings.budgetMs} ms with the cache: ${cached.p95Ms <= settings.budgetMs ? 'met' : 'NOT MET'}; ` +
-      `RSS <= 2 GiB: ${rssOk ? 'met' : 'NOT MET'} (load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
+      `RSS <= 2 GiB: ${rssOk ? 'met' : 'NOT MET'} (load average now ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')})`,
   );
   if (values.json !== undefined) {
     const report = { startedAt: new Date().toISOString(), settings, loadAverage: load, results };
@@ -111,7 +115,9 @@ function readSettings(values: { [K in keyof typeof OPTIONS]?: string | boolean }
     return n;
   };
   return {
-    model: resolve((values.model as string | undefined) ?? join(tmpdir(), 'infergate-bench', 'r1-1.5b-shape.gguf')),
+    model: resolve(
+      (values.model as string | undefined) ?? join(tmpdir(), 'infergate-bench', 'r1-1.5b-shape.gguf'),
+    ),
     events: count('events', 5),
     eventTokens: count('event-tokens', 4),
     systemTokens: count('system-tokens', 1),
@@ -122,14 +128,17 @@ function readSettings(values: { [K in keyof typeof OPTIONS]?: string | boolean }
 
 function runChild(argv: string[], cache: 'on' | 'off'): Promise<VariantResult> {
   const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [script, ...argv, '--child', cache], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, ...argv, '--child', cache], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => (out += chunk));
   return new Promise((resolveResult, reject) => {
     child.on('exit', (code) => {
       const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{')) reject(new Error(`variant ${cache} failed (${code}):\n${out}`));
+      if (code !== 0 || !last.startsWith('{'))
+        reject(new Error(`variant ${cache} failed (${code}):\n${out}`));
       else resolveResult(JSON.parse(last) as VariantResult);
     });
   });
@@ -151,7 +160,8 @@ async function measure(settings: Settings, prefixCache: boolean): Promise<Varian
     },
     pipeline: {
       name: 'bench',
-      budgetMs: settings.budgetMs,
+      // Every event must run, however slow: the budget is only compared with the result.
+      budgetMs: 600_000,
       prompt: {
         mode: 'classify',
         system: systemPrompt(settings.systemTokens),
@@ -213,7 +223,8 @@ function eventText(i: number, tokens: number): string {
 
 function memory(): { rss: number; hwm: number } {
   const status = readFileSync('/proc/self/status', 'utf8');
-  const mib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024;
+  const mib = (key: string): number =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024;
   return { rss: mib('VmRSS'), hwm: mib('VmHWM') };
 }
 
@@ -232,7 +243,8 @@ function table(results: readonly VariantResult[]): string {
   const lines = [
     `${''.padEnd(width)}  ${'prefix cache'.padStart(12)}  ${'no prefix cache'.padStart(15)}`,
     ...rows.map(
-      ([label, cell]) => `${label.padEnd(width)}  ${cell(cached).padStart(12)}  ${cell(uncached).padStart(15)}`,
+      ([label, cell]) =>
+        `${label.padEnd(width)}  ${cell(cached).padStart(12)}  ${cell(uncached).padStart(15)}`,
     ),
   ];
   return lines.join('\n');

@@ -447,10 +447,9 @@ async function main(): Promise<number> {
   const drainedSec = round((performance.now() - drainStart) / 1000, 1);
   const rssAfterDrain = round(memoryStats(gatewayPid)?.rssMiB, 1);
   clearTimeout(ticker);
-  // A run stopped early, or one whose last minute is partial, still gets its last row.
-  if (report.minutes.length === 0 || report.minutes[report.minutes.length - 1].sentTotal < sent) {
-    tick(minute + 1);
-  }
+  // A run stopped early, or one whose last minute is partial, still gets its last row; a run that got all its
+  // rows only misses the last few sends of its final minute, which the summary counts.
+  if (report.minutes.length < Math.ceil(minutes)) tick(minute + 1);
 
   const rssCurve = report.minutes.map((m) => m.rssMiB);
   const first = rssCurve[0] ?? null;

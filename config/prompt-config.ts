@@ -63,7 +63,10 @@ export function parsePromptConfig(raw: unknown, path: string, problems: ConfigPr
   if (template !== null) {
     const fields = [...template.matchAll(PLACEHOLDER)].map((match) => match[1]!);
     if (fields.length === 0) {
-      problems.add(at('template'), 'must use at least one {field} placeholder: the event must reach the model');
+      problems.add(
+        at('template'),
+        'must use at least one {field} placeholder: the event must reach the model',
+      );
     }
     for (const field of fields) {
       const problem = fieldPathProblem(field);
@@ -112,7 +115,8 @@ function promptText(raw: unknown, path: string, maxLength: number, problems: Con
   else if (typeof raw !== 'string') problems.add(path, 'must be a string');
   else if (raw.trim().length === 0) problems.add(path, 'must not be empty');
   else if (raw.length > maxLength) problems.add(path, `must be at most ${maxLength} characters`);
-  else if (CONTROL_CHARACTER.test(raw)) problems.add(path, 'must not contain control characters (newlines and tabs are fine)');
+  else if (CONTROL_CHARACTER.test(raw))
+    problems.add(path, 'must not contain control characters (newlines and tabs are fine)');
   else return raw;
   return null;
 }
@@ -128,7 +132,8 @@ function parseLabels(raw: unknown, path: string, problems: ConfigProblems): stri
     const problem = decisionProblem(label);
     if (problem !== null) problems.add(indexPath(path, index), problem);
     else if (label === '__proto__') problems.add(indexPath(path, index), 'must not be __proto__');
-    else if (seen.has(label as string)) problems.add(indexPath(path, index), `duplicates '${label as string}'`);
+    else if (seen.has(label as string))
+      problems.add(indexPath(path, index), `duplicates '${label as string}'`);
     else seen.add(label as string);
   });
   return problems.count === before ? [...seen] : null;

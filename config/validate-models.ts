@@ -159,7 +159,11 @@ function parseLlama(raw: unknown, path: string, problems: ConfigProblems): Llama
     if (problem !== null) problems.add(childPath(path, key), problem);
     else numbers[key] = given as number;
   }
-  if (numbers.batchSize !== undefined && numbers.contextSize !== undefined && numbers.batchSize > numbers.contextSize) {
+  if (
+    numbers.batchSize !== undefined &&
+    numbers.contextSize !== undefined &&
+    numbers.batchSize > numbers.contextSize
+  ) {
     problems.add(childPath(path, 'batchSize'), `must not exceed contextSize (${numbers.contextSize})`);
   }
 

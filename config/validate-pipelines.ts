@@ -207,12 +207,19 @@ function parseModelInput(
   let prompt: PromptConfig | null = null;
   if (runtime === 'llama') {
     if (hasInput) {
-      problems.add(at('input'), `is for tensor (onnx) models; model ${String(entry.model)} is an LLM: use prompt`);
+      problems.add(
+        at('input'),
+        `is for tensor (onnx) models; model ${String(entry.model)} is an LLM: use prompt`,
+      );
     }
-    if (!hasPrompt) problems.add(at('prompt'), `is required: model ${String(entry.model)} is an LLM (runtime llama)`);
+    if (!hasPrompt)
+      problems.add(at('prompt'), `is required: model ${String(entry.model)} is an LLM (runtime llama)`);
   } else if (runtime === 'onnx') {
     if (hasPrompt) {
-      problems.add(at('prompt'), `is for LLM (llama) models; model ${String(entry.model)} is onnx: use input`);
+      problems.add(
+        at('prompt'),
+        `is for LLM (llama) models; model ${String(entry.model)} is onnx: use input`,
+      );
     }
     if (!hasInput) problems.add(at('input'), 'is required');
   } else if (hasInput === hasPrompt) {
@@ -258,7 +265,11 @@ function checkRulesAgainstLabels(
  * A llama model is loaded for one pipeline (its system prompt is cached in the model's context), so two
  * pipelines cannot share one model entry; two entries on the same file share the weights in memory.
  */
-function checkOnePipelinePerLlamaModel(raw: unknown[], context: PipelineContext, problems: ConfigProblems): void {
+function checkOnePipelinePerLlamaModel(
+  raw: unknown[],
+  context: PipelineContext,
+  problems: ConfigProblems,
+): void {
   const first = new Map<string, number>();
   raw.forEach((value, index) => {
     const model = (value as Record<string, unknown> | null)?.model;

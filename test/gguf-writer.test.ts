@@ -40,13 +40,27 @@ t.test('header, metadata and aligned tensor data round-trip through a GGUF reade
   const info = await read(path);
   t.equal(info.version, 3);
   const test = (info.metadata as unknown as { test: Record<string, unknown> }).test;
-  t.same(test, { count: 7, offset: -3, scale: 0.5, flag: true, names: ['a', 'ÿ', '<｜User｜>'], ids: [1, -1] });
+  t.same(test, {
+    count: 7,
+    offset: -3,
+    scale: 0.5,
+    flag: true,
+    names: ['a', 'ÿ', '<｜User｜>'],
+    ids: [1, -1],
+  });
   const [vector, matrix] = info.fullTensorInfo!;
   t.same([vector!.name, vector!.dimensions.map(Number), Number(vector!.offset)], ['vector', [3], 0]);
   t.same([matrix!.name, matrix!.dimensions.map(Number), Number(matrix!.offset)], ['matrix', [32, 2], 32]);
   const dataStart = bytes.length - 32 - 64;
   t.equal(dataStart % 32, 0, 'the data section is aligned');
-  t.same([...new Float32Array(bytes.buffer.slice(bytes.byteOffset + dataStart, bytes.byteOffset + dataStart + 12))], [1, -2, 3.5]);
+  t.same(
+    [
+      ...new Float32Array(
+        bytes.buffer.slice(bytes.byteOffset + dataStart, bytes.byteOffset + dataStart + 12),
+      ),
+    ],
+    [1, -2, 3.5],
+  );
   t.equal(tensorBytes([32, 2], 'Q4_0'), 2 * 18, 'Q4_0: 18 bytes per block of 32');
   t.throws(() => tensorBytes([48, 2], 'Q4_0'), RangeError, 'rows must be whole Q4_0 blocks');
   await t.rejects(
@@ -82,7 +96,10 @@ t.test('the tiny test model: qwen2, Q4_0, R1 tokens and chat template, reproduci
   const metadata = info.metadata as unknown as {
     general: { architecture: string; file_type: number };
     qwen2: { embedding_length: number; block_count: number; attention: { head_count_kv: number } };
-    tokenizer: { ggml: { model: string; pre: string; tokens: string[]; bos_token_id: number }; chat_template: string };
+    tokenizer: {
+      ggml: { model: string; pre: string; tokens: string[]; bos_token_id: number };
+      chat_template: string;
+    };
   };
   t.equal(metadata.general.architecture, 'qwen2');
   t.equal(metadata.general.file_type, 2, 'mostly Q4_0');

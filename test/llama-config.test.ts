@@ -90,7 +90,10 @@ t.test('defaults: a llama model and a prompt pipeline', async (t) => {
   t.equal(config.pipelines[1]!.prompt, null);
 
   const gpu = configFromObject(
-    document({ models: { llm: { runtime: 'llama', path: '/r1.gguf', threads: 2, llama: { device: 'cuda' } } }, pipelines: [llmPipeline()] }),
+    document({
+      models: { llm: { runtime: 'llama', path: '/r1.gguf', threads: 2, llama: { device: 'cuda' } } },
+      pipelines: [llmPipeline()],
+    }),
     { env: noEnv },
   );
   t.equal(gpu.models.llm!.llama!.gpuLayers, 'max', 'every layer on the GPU unless the config says otherwise');
@@ -105,7 +108,14 @@ t.test('model problems: llama settings, ONNX-only keys, one device per process',
           runtime: 'llama',
           path: '/a.gguf',
           workers: 2,
-          llama: { device: 'tpu', contextSize: 100, batchSize: 9000, gpuLayers: 'all', sequences: 0, extra: 1 },
+          llama: {
+            device: 'tpu',
+            contextSize: 100,
+            batchSize: 9000,
+            gpuLayers: 'all',
+            sequences: 0,
+            extra: 1,
+          },
         },
         gpu: { runtime: 'llama', path: '/b.gguf', llama: { device: 'cuda' } },
         other: { runtime: 'llama', path: '/c.gguf', llama: { device: 'vulkan' } },
@@ -132,7 +142,9 @@ t.test('model problems: llama settings, ONNX-only keys, one device per process',
     );
   }
   const batch = problemsOf(
-    document({ models: { llm: { runtime: 'llama', path: '/a.gguf', llama: { contextSize: 512, batchSize: 1024 } } } }),
+    document({
+      models: { llm: { runtime: 'llama', path: '/a.gguf', llama: { contextSize: 512, batchSize: 1024 } } },
+    }),
   );
   t.ok(batch.some((p) => p.path === 'models.llm.llama.batchSize' && /contextSize \(512\)/.test(p.message)));
 });
@@ -175,7 +187,11 @@ t.test('pipeline problems: input or prompt by runtime, prompt keys, rules agains
       ],
     ],
     [
-      [llmPipeline({ prompt: prompt({ labels: ['a', 'a'], template: 'x {__proto__.y}', thoughtTokens: 4 }) })],
+      [
+        llmPipeline({
+          prompt: prompt({ labels: ['a', 'a'], template: 'x {__proto__.y}', thoughtTokens: 4 }),
+        }),
+      ],
       [
         ['pipelines[0].prompt.labels[1]', /duplicates 'a'/],
         ['pipelines[0].prompt.template', /must not use the name '__proto__'/],
@@ -199,7 +215,11 @@ t.test('pipeline problems: input or prompt by runtime, prompt keys, rules agains
       [['pipelines[0].decide.argmax.decisions.maybe', /is not one of prompt.labels/]],
     ],
     [
-      [llmPipeline({ decide: { threshold: { output: 3, bands: [{ min: 0.5, decision: 'reject' }], otherwise: 'ok' } } })],
+      [
+        llmPipeline({
+          decide: { threshold: { output: 3, bands: [{ min: 0.5, decision: 'reject' }], otherwise: 'ok' } },
+        }),
+      ],
       [['pipelines[0].decide.threshold.output', /one of the 3 prompt.labels/]],
     ],
     [

@@ -70,7 +70,10 @@ t.test('classify: a label distribution per event, the system prefix evaluated on
   t.equal(runs.length, events, 'one model run per valid event');
   for (const run of runs) {
     t.ok((run.reusedTokens as number) >= prefixTokens, 'the cached system prefix was reused');
-    t.ok((run.newTokens as number) < 80, `only the event's own tokens were evaluated (${String(run.newTokens)})`);
+    t.ok(
+      (run.newTokens as number) < 80,
+      `only the event's own tokens were evaluated (${String(run.newTokens)})`,
+    );
   }
 
   gateway.kill('SIGTERM');
@@ -78,4 +81,3 @@ t.test('classify: a label distribution per event, the system prefix evaluated on
   t.equal(exit.code, 0, 'stops cleanly: the context, model and runtime are disposed');
   t.ok(gateway.logs.some((line) => line.msg === 'stopped'));
 });
-

@@ -15,7 +15,10 @@ t.teardown(async () => (await runtime).release());
 /** What the warm-up sends: every placeholder filled with 12345. The tiny model answers it at length. */
 const SAMPLE = 'Amount 12345 12345, 12345h, 12345 km from home, card present: 12345.';
 
-async function generator(prompt: Partial<ReturnType<typeof triagePrompt>>, overrides: Partial<LlamaModelDeps> = {}) {
+async function generator(
+  prompt: Partial<ReturnType<typeof triagePrompt>>,
+  overrides: Partial<LlamaModelDeps> = {},
+) {
   const { path } = await tinyGguf();
   const model = createLlamaModel({
     logger: memoryLogger().logger,
@@ -65,7 +68,10 @@ t.test('the signal stops generation within a token', async (t) => {
   await t.rejects(model.run([SAMPLE], 1, cancel.signal), { code: ErrorCodes.MODEL_CANCELLED });
   clearTimeout(timer);
   const cancelledMs = performance.now() - begun;
-  t.ok(cancelledMs < fullMs / 2, `stopped after ${cancelledMs.toFixed(0)} ms; the whole answer took ${fullMs.toFixed(0)} ms`);
+  t.ok(
+    cancelledMs < fullMs / 2,
+    `stopped after ${cancelledMs.toFixed(0)} ms; the whole answer took ${fullMs.toFixed(0)} ms`,
+  );
 
   const before = model.stats();
   const aborted = AbortSignal.abort();

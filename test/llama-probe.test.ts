@@ -4,11 +4,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { cliPath, sampleModel, atmDecide, atmInput, testConfig, writeConfig } from './helpers/gateway-process.js';
+import {
+  cliPath,
+  sampleModel,
+  atmDecide,
+  atmInput,
+  testConfig,
+  writeConfig,
+} from './helpers/gateway-process.js';
 import { llmModelEntry, tinyGguf, triagePipeline } from './helpers/llama-fixtures.js';
 
 function probe(file: string): { status: number | null; stdout: string; stderr: string } {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('INFERGATE_')));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('INFERGATE_')),
+  );
   const result = spawnSync(process.execPath, [cliPath, 'check-config', file, '--probe'], {
     env,
     encoding: 'utf8',
@@ -40,8 +49,14 @@ t.test('a budget the model cannot meet: NOT MET in the table, exit 1', async (t)
   t.equal(result.status, 1, `exit 1 (stderr: ${result.stderr.slice(-500)})`);
   const lines = result.stdout.split('\n');
   t.match(lines[0], /^pipeline\s+model\s+p50 ms\s+p95 ms\s+budget ms\s+result$/);
-  t.match(lines.find((line) => line.startsWith('triage')), /^triage\s+llm\s+[\d.]+\s+[\d.]+\s+5000\s+ok$/);
-  t.match(lines.find((line) => line.startsWith('explain')), /^explain\s+slow\s+[\d.]+\s+[\d.]+\s+1\s+NOT MET$/);
+  t.match(
+    lines.find((line) => line.startsWith('triage')),
+    /^triage\s+llm\s+[\d.]+\s+[\d.]+\s+5000\s+ok$/,
+  );
+  t.match(
+    lines.find((line) => line.startsWith('explain')),
+    /^explain\s+slow\s+[\d.]+\s+[\d.]+\s+1\s+NOT MET$/,
+  );
   t.match(result.stdout, /NOT MET: explain/);
 });
 

@@ -4,8 +4,7 @@ import { warmUpLlama, type WarmupOptions } from '../adapters/llama-warmup.js';
 
 const tokens = (n: number) => Array.from({ length: n }, (_, i) => i as Token);
 
-/** A fake model whose run takes `fixedMs + perTokenMs` per evaluated token, without sleeping. */
-function options(fixedMs: number, perTokenMs: number, overrides: Partial<WarmupOptions> = {}): WarmupOptions {
+function options(overrides: Partial<WarmupOptions> = {}): WarmupOptions {
   return {
     run: async () => {},
     typical: tokens(30),
@@ -18,8 +17,9 @@ function options(fixedMs: number, perTokenMs: number, overrides: Partial<WarmupO
   };
 }
 
+/** Warm-up against a fake model whose run takes `fixedMs + perTokenMs` per evaluated token, on a fake clock. */
 async function measured(fixedMs: number, perTokenMs: number, overrides: Partial<WarmupOptions> = {}) {
-  const base = options(fixedMs, perTokenMs, overrides);
+  const base = options(overrides);
   let now = 0;
   const realNow = performance.now.bind(performance);
   performance.now = () => now;
@@ -44,10 +44,17 @@ t.test('percentiles of the typical event and the longest prompt allowed', async 
   t.equal(result.typicalTokens, 30);
 });
 
-t.test('prompts that can never fit the budget: the longest that can, from a line through the fastest runs', async (t) => {
-  t.equal((await measured(20, 2)).fitTokens, null, 'the longest prompt fits: no limit');
-  // 20 + 5 × (n + 6) <= 300  →  n <= 50
-  t.equal((await measured(20, 5)).fitTokens, 50);
-  t.equal((await measured(200, 5)).fitTokens, null, 'even a typical event misses: left to the deadline fallback');
-  t.equal((await measured(20, 5, { longest: null })).fitTokens, null, 'nothing longer to measure');
-});
+t.test(
+  'prompts that can never fit the budget: the longest that can, from a line through the fastest runs',
+  async (t) => {
+    t.equal((await measured(20, 2)).fitTokens, null, 'the longest prompt fits: no limit');
+    // 20 + 5 × (n + 6) <= 300  →  n <= 50
+    t.equal((await measured(20, 5)).fitTokens, 50);
+    t.equal(
+      (await measured(200, 5)).fitTokens,
+      null,
+      'even a typical event misses: left to the deadline fallback',
+    );
+    t.equal((await measured(20, 5, { longest: null })).fitTokens, null, 'nothing longer to measure');
+  },
+);

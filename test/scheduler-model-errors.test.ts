@@ -57,7 +57,10 @@ function run(model: ModelRunner, budgetMs: number): Promise<JobOutcome> {
     const now = performance.now();
     const job: Job = {
       key: 'p\u00001',
-      pipeline: { config: { name: 'p', budgetMs, maxQueue: 10 } as PipelineConfig, model } as unknown as Pipeline,
+      pipeline: {
+        config: { name: 'p', budgetMs, maxQueue: 10 } as PipelineConfig,
+        model,
+      } as unknown as Pipeline,
       eventId: '1',
       receivedAt: Date.now(),
       receivedMono: now,

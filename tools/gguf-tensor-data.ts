@@ -18,7 +18,8 @@ const NIBBLE_STD = Math.sqrt((16 * 16 - 1) / 12);
  * [0, 1) (mulberry32), taken 32 bits at a time.
  */
 export function* randomQ4_0(count: number, std: number, random: Random): Generator<Uint8Array> {
-  if (count % Q4_0_BLOCK_WEIGHTS !== 0) throw new RangeError(`Q4_0 needs a multiple of 32 weights, got ${count}`);
+  if (count % Q4_0_BLOCK_WEIGHTS !== 0)
+    throw new RangeError(`Q4_0 needs a multiple of 32 weights, got ${count}`);
   const scale = float16Bits(std / NIBBLE_STD);
   let blocks = count / Q4_0_BLOCK_WEIGHTS;
   while (blocks > 0) {

@@ -1,7 +1,8 @@
 /**
  * A byte-level BPE vocabulary with DeepSeek-R1's special tokens and chat template, as GGUF tokenizer keys.
- * Every text tokenizes to one token per UTF-8 byte (the 256 GPT-2 byte symbols, no merges), so token counts
- * are predictable: an event of 30 ASCII characters is 30 tokens. The special tokens are the ones the R1
+ * Text tokenizes to one token per UTF-8 byte (the 256 GPT-2 byte symbols), so token counts are predictable:
+ * an event of 30 ASCII characters is 30 tokens. The one merge is `\n\n`, a single token in Qwen's vocabulary
+ * too, so the chat template's tail (`<｜Assistant｜><think>\n\n</think>\n\n`) is as long as the real one. The special tokens are the ones the R1
  * distills use, at the same ids when the vocabulary is R1-sized, so node-llama-cpp recognises the chat
  * template and the `<think>` segments exactly as it does for the real model.
  */
@@ -39,6 +40,8 @@ const SPECIAL_TOKENS: readonly SpecialToken[] = [
 /** Where the special tokens start in an R1-sized (151936) vocabulary. */
 const R1_SPECIAL_BASE = 151643;
 const BYTE_TOKENS = 256;
+/** GPT-2 byte symbols of `\n\n`, merged into one token right after the bytes. */
+const PARAGRAPH = 'ĊĊ';
 
 /**
  * DeepSeek-R1's chat template (the form node-llama-cpp maps to its DeepSeek chat wrapper): BOS, the system
@@ -46,7 +49,7 @@ const BYTE_TOKENS = 256;
  * answers; tool calls as in the original.
  */
 export const R1_CHAT_TEMPLATE = [
-  "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}",
+  '{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}',
   "{% set ns = namespace(is_first=false, is_tool=false, is_output_first=true, system_prompt='') %}",
   "{%- for message in messages %}{%- if message['role'] == 'system' %}",
   "{% set ns.system_prompt = message['content'] %}{%- endif %}{%- endfor %}",
@@ -68,27 +71,26 @@ export const R1_CHAT_TEMPLATE = [
   "{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endif %}",
   "{%- if message['role'] == 'tool' %}{%- set ns.is_tool = true -%}{%- if ns.is_output_first %}",
   "{{'<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>' + message['content'] + '<｜tool▁output▁end｜>'}}",
-  "{%- set ns.is_output_first = false %}{%- else %}",
+  '{%- set ns.is_output_first = false %}{%- else %}',
   "{{'\\n<｜tool▁output▁begin｜>' + message['content'] + '<｜tool▁output▁end｜>'}}{%- endif %}{%- endif %}",
   '{%- endfor -%}',
   "{% if ns.is_tool %}{{'<｜tool▁outputs▁end｜>'}}{% endif %}",
   "{% if add_generation_prompt and not ns.is_tool %}{{'<｜Assistant｜>'}}{% endif %}",
 ].join('');
 
-/** The smallest vocabulary that holds the byte symbols and the special tokens. */
-export const MIN_VOCABULARY = BYTE_TOKENS + SPECIAL_TOKENS.length;
+/** The smallest vocabulary that holds the byte symbols, the merged `\n\n` and the special tokens. */
+export const MIN_VOCABULARY = BYTE_TOKENS + 1 + SPECIAL_TOKENS.length;
 
 /**
- * The `tokenizer.*` GGUF keys for a vocabulary of `size` tokens: the 256 byte symbols first (id = byte),
- * then filler tokens no text ever produces, with the special tokens at R1's ids when the vocabulary is large
- * enough and right after the bytes otherwise.
+ * The `tokenizer.*` GGUF keys for a vocabulary of `size` tokens: the 256 byte symbols first (id = byte), the
+ * merged `\n\n`, then filler tokens no text ever produces, with the special tokens at R1's ids when the
+ * vocabulary is large enough and right after `\n\n` otherwise.
  */
 export function r1TokenizerMetadata(size: number): [string, GgufValue][] {
   if (!Number.isInteger(size) || size < MIN_VOCABULARY) {
     throw new RangeError(`a vocabulary needs at least ${MIN_VOCABULARY} tokens, got ${size}`);
   }
-  const specialBase =
-    size >= R1_SPECIAL_BASE + SPECIAL_TOKENS.length ? R1_SPECIAL_BASE : BYTE_TOKENS;
+  const specialBase = size >= R1_SPECIAL_BASE + SPECIAL_TOKENS.length ? R1_SPECIAL_BASE : BYTE_TOKENS + 1;
   const tokens: string[] = [];
   const types: number[] = [];
   const symbols = gpt2ByteSymbols();
@@ -96,6 +98,9 @@ export function r1TokenizerMetadata(size: number): [string, GgufValue][] {
     const special = SPECIAL_TOKENS[id - specialBase];
     if (id < BYTE_TOKENS) {
       tokens.push(symbols[id]!);
+      types.push(TokenType.normal);
+    } else if (id === BYTE_TOKENS) {
+      tokens.push(PARAGRAPH);
       types.push(TokenType.normal);
     } else if (special !== undefined) {
       tokens.push(special.text);
@@ -112,7 +117,7 @@ export function r1TokenizerMetadata(size: number): [string, GgufValue][] {
     ['tokenizer.ggml.pre', gguf.string('qwen2')],
     ['tokenizer.ggml.tokens', gguf.strings(tokens)],
     ['tokenizer.ggml.token_type', gguf.i32s(types)],
-    ['tokenizer.ggml.merges', gguf.strings([])],
+    ['tokenizer.ggml.merges', gguf.strings(['Ċ Ċ'])],
     ['tokenizer.ggml.bos_token_id', gguf.u32(idOf('<｜begin▁of▁sentence｜>'))],
     ['tokenizer.ggml.eos_token_id', gguf.u32(idOf('<｜end▁of▁sentence｜>'))],
     ['tokenizer.ggml.padding_token_id', gguf.u32(idOf('<｜end▁of▁sentence｜>'))],
