@@ -8,28 +8,28 @@
  * on its own sequence whose KV cache keeps the pipeline's system prompt, so an event only evaluates its own
  * tokens. The file is hashed before loading and checked unchanged after, so what runs is what was verified.
  */
-import path from 'node:path';
 import type { LlamaContext, Token } from 'node-llama-cpp';
 import type { LlamaModelConfig, ModelConfig, PromptConfig } from '../config/types.js';
-import { reasonMaxChars } from '../config/prompt-config.js';
-import { ConfigError, ErrorCodes, InputError, ModelError, type ConfigProblem } from '../daemon/errors.js';
+import { ConfigError, ErrorCodes, InputError, ModelError } from '../daemon/errors.js';
 import type { Logger, ModelInfo, ModelInput, ModelResult, ModelRunner } from '../daemon/ports.js';
-import { answerGrammar } from './llama-answer-grammar.js';
-import { createLlamaClassifier, type LlamaClassifier } from './llama-classifier.js';
-import { LlamaGenerator } from './llama-generator.js';
+import { llamaConfigProblems } from './llama-config-problems.js';
 import { primeSequence } from './llama-prefix-reuse.js';
-import { buildPromptLayout, labelFirstTokens, type LlamaPromptLayout } from './llama-prompt-layout.js';
+import {
+  assertPromptFits,
+  buildPromptLayout,
+  labelFirstTokens,
+  type LlamaPromptLayout,
+} from './llama-prompt-layout.js';
 import { acquireLlamaRuntime, type LlamaModelLease, type LlamaRuntimeLease } from './llama-runtime.js';
 import { SequencePool } from './llama-sequence-pool.js';
-import { warmUpLlama, type WarmupResult } from './llama-warmup.js';
+import { createSequenceWorkers, type LlamaSequenceWorker } from './llama-sequence-worker.js';
+import { PromptTokenCache } from './llama-token-cache.js';
+import { warmUpLlama, warmupPrompts, type WarmupResult } from './llama-warmup.js';
 import { modelFileStamp, verifyModelPath } from './verify-model-path.js';
 
 const SHA_PREFIX = 12;
 /** Rendered prompts tokenized at intake (checkInput) and kept for their run. */
 const TOKEN_CACHE_ENTRIES = 256;
-/** Each template placeholder is filled with this for the warm-up's typical event. */
-const SAMPLE_FIELD_VALUE = '12345';
-const PLACEHOLDER = /\{[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*\}/g;
 
 /** The pipeline a llama model serves: its prompt shapes the model's prefix, labels and mode. */
 export interface LlamaPipeline {
@@ -59,12 +59,9 @@ export interface LlamaModelStats {
   prefixTokens: number;
 }
 
-type Worker =
-  { kind: 'classify'; classifier: LlamaClassifier } | { kind: 'generate'; generator: LlamaGenerator };
-
 /** Validates the config slice (ConfigError if invalid) and does no I/O; `load()` does that. */
 export function createLlamaModel(deps: LlamaModelDeps): LlamaModelRunner {
-  const problems = checkConfig(deps.model, deps.pipeline);
+  const problems = llamaConfigProblems(deps.model, deps.pipeline);
   if (problems.length > 0) throw new ConfigError(problems);
   return new LlamaModelRunner(
     deps.logger.child({ component: 'llama-model', model: deps.model.name }),
@@ -77,43 +74,6 @@ export function createLlamaModel(deps: LlamaModelDeps): LlamaModelRunner {
   );
 }
 
-function checkConfig(model: ModelConfig, pipeline: LlamaPipeline | null): ConfigProblem[] {
-  const at = `models.${String(model.name)}`;
-  const problems: ConfigProblem[] = [];
-  const problem = (key: string, message: string): void => {
-    problems.push({ path: `${at}.${key}`, message });
-  };
-  if (model.runtime !== 'llama') problem('runtime', `must be "llama", got ${String(model.runtime)}`);
-  if (typeof model.path !== 'string' || !path.isAbsolute(model.path))
-    problem('path', 'must be an absolute path');
-  if (model.sha256 !== null && !/^[0-9a-f]{64}$/i.test(String(model.sha256))) {
-    problem('sha256', 'must be 64 hex digits or null');
-  }
-  if (!Number.isInteger(model.threads) || model.threads < 1 || model.threads > 64) {
-    problem('threads', 'must be an integer from 1 to 64');
-  }
-  const llama = model.llama;
-  if (llama === null || typeof llama !== 'object') {
-    problem('llama', 'is required for runtime llama');
-    return problems;
-  }
-  if (!['cpu', 'cuda', 'vulkan', 'auto'].includes(llama.device))
-    problem('llama.device', 'must be cpu, cuda, vulkan or auto');
-  if (!Number.isInteger(llama.sequences) || llama.sequences < 1)
-    problem('llama.sequences', 'must be a positive integer');
-  if (!Number.isInteger(llama.contextSize) || llama.contextSize < 1)
-    problem('llama.contextSize', 'must be a positive integer');
-  if (!Number.isInteger(llama.batchSize) || llama.batchSize < 1)
-    problem('llama.batchSize', 'must be a positive integer');
-  if (llama.gpuLayers !== 'max' && (!Number.isInteger(llama.gpuLayers) || llama.gpuLayers < 0)) {
-    problem('llama.gpuLayers', 'must be max or a non-negative integer');
-  }
-  if (pipeline !== null && (pipeline.prompt === null || typeof pipeline.prompt !== 'object')) {
-    problems.push({ path: `pipelines(${pipeline.name}).prompt`, message: 'is required for a llama model' });
-  }
-  return problems;
-}
-
 export class LlamaModelRunner implements ModelRunner {
   readonly inputKind = 'text' as const;
   private state: 'new' | 'loading' | 'ready' | 'disposed' = 'new';
@@ -124,9 +84,9 @@ export class LlamaModelRunner implements ModelRunner {
   private modelLease: LlamaModelLease | null = null;
   private context: LlamaContext | null = null;
   private layout: LlamaPromptLayout | null = null;
-  private pool: SequencePool<Worker> | null = null;
+  private pool: SequencePool<LlamaSequenceWorker> | null = null;
   private fitTokens: number | null = null;
-  private readonly tokenCache = new Map<string, Token[]>();
+  private readonly tokenCache = new PromptTokenCache(TOKEN_CACHE_ENTRIES);
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly counters: LlamaModelStats = {
     runs: 0,
@@ -175,7 +135,7 @@ export class LlamaModelRunner implements ModelRunner {
         `the rendered prompt is ${tokens.length} tokens, more than prompt.maxPromptTokens (${limit})`,
       );
     }
-    this.remember(input, tokens);
+    this.tokenCache.remember(input, tokens);
   }
 
   run(input: ModelInput, rows: number, signal?: AbortSignal): Promise<ModelResult> {
@@ -241,8 +201,7 @@ export class LlamaModelRunner implements ModelRunner {
     prompt: string,
     signal: AbortSignal,
   ): Promise<{ probabilities: Float32Array; explanation: string | null }> {
-    const tokens = this.tokenCache.get(prompt) ?? this.userTokens(prompt);
-    this.tokenCache.delete(prompt);
+    const tokens = this.tokenCache.take(prompt) ?? this.userTokens(prompt);
     if (tokens.length > this.prompt.maxPromptTokens) {
       throw new InputError(
         ErrorCodes.INPUT_PROMPT_TOO_LONG,
@@ -266,46 +225,21 @@ export class LlamaModelRunner implements ModelRunner {
   }
 
   private async evaluate(
-    worker: Worker,
+    worker: LlamaSequenceWorker,
     tokens: readonly Token[],
     signal: AbortSignal,
   ): Promise<{ probabilities: Float32Array; explanation: string | null }> {
     const started = performance.now();
-    let probabilities: Float32Array;
-    let explanation: string | null = null;
-    let details: Record<string, number>;
-    if (worker.kind === 'classify') {
-      const result = await worker.classifier.classify(tokens, signal);
-      probabilities = result.probabilities;
-      details = { newTokens: result.evaluatedTokens, reusedTokens: result.reusedTokens };
-    } else {
-      const result = await worker.generator.generate(tokens, signal);
-      probabilities = new Float32Array(this.prompt.labels.length);
-      probabilities[this.prompt.labels.indexOf(result.decision)] = 1;
-      explanation = result.reason;
-      details = {
-        newTokens: result.evaluatedTokens,
-        reusedTokens: result.reusedTokens,
-        thoughtTokens: result.thoughtTokens,
-        answerTokens: result.answerTokens,
-      };
-    }
+    const { probabilities, explanation, details } = await worker.answer(tokens, signal);
     this.counters.runs += 1;
-    this.counters.evaluatedTokens += details.newTokens!;
-    this.counters.reusedTokens += details.reusedTokens!;
+    this.counters.evaluatedTokens += details.newTokens;
+    this.counters.reusedTokens += details.reusedTokens;
     this.logger.debug({ ...details, ms: round(performance.now() - started) }, 'llm run');
     return { probabilities, explanation };
   }
 
   private userTokens(prompt: string): Token[] {
     return this.layout!.tokenizeUser(prompt);
-  }
-
-  private remember(prompt: string, tokens: Token[]): void {
-    if (this.tokenCache.size >= TOKEN_CACHE_ENTRIES) {
-      this.tokenCache.delete(this.tokenCache.keys().next().value!);
-    }
-    this.tokenCache.set(prompt, tokens);
   }
 
   private async loadOnce(): Promise<ModelInfo> {
@@ -345,8 +279,8 @@ export class LlamaModelRunner implements ModelRunner {
     const model = this.modelLease.model;
     const layout = buildPromptLayout(model, prompt, this.label);
     const labelTokens = prompt.mode === 'classify' ? labelFirstTokens(model, prompt.labels, this.label) : [];
-    const typical = layout.tokenizeUser(prompt.template.replace(PLACEHOLDER, SAMPLE_FIELD_VALUE));
-    this.checkFits(layout, typical.length);
+    const samples = warmupPrompts(layout, prompt);
+    assertPromptFits(layout, prompt, this.llama.contextSize, samples.typical.length, this.label);
     this.layout = layout;
 
     try {
@@ -366,17 +300,25 @@ export class LlamaModelRunner implements ModelRunner {
         { cause: error },
       );
     }
-    const workers = await this.createWorkers(this.context, layout, labelTokens);
+    const workers = await createSequenceWorkers({
+      llama: this.runtime.llama,
+      model,
+      context: this.context,
+      layout,
+      prompt,
+      labelTokens,
+      reusePrefix: this.prefixCache,
+    });
     const primed = await Promise.all(workers.map((worker) => primeSequence(worker.sequence, layout.prefix)));
     this.counters.primedTokens = primed.reduce((a, b) => a + b, 0);
     this.counters.prefixTokens = layout.prefix.length;
     this.throwIfDisposed();
 
-    const warmup = await this.warmUp(workers[0]!, layout, typical);
+    const warmup = await this.warmUp(workers[0]!, layout, samples);
     this.throwIfDisposed();
     this.fitTokens =
       warmup.fitTokens !== null && warmup.fitTokens < prompt.maxPromptTokens ? warmup.fitTokens : null;
-    this.pool = new SequencePool(workers.map((entry) => entry.worker));
+    this.pool = new SequencePool(workers);
     const runtime = `node-llama-cpp (${this.runtime.device}, llama.cpp ${this.runtime.llama.llamaCppRelease.release})`;
     this.loaded = {
       name,
@@ -395,89 +337,15 @@ export class LlamaModelRunner implements ModelRunner {
     return this.loaded;
   }
 
-  /** The context must hold the prefix, the longest allowed prompt, the tail and (generate) the answer. */
-  private checkFits(layout: LlamaPromptLayout, typicalTokens: number): void {
-    const prompt = this.prompt;
-    if (typicalTokens > prompt.maxPromptTokens) {
-      throw new ModelError(
-        ErrorCodes.MODEL_SHAPE,
-        `${this.label}: the prompt template alone is about ${typicalTokens} tokens, more than ` +
-          `prompt.maxPromptTokens (${prompt.maxPromptTokens}); every event would be refused`,
-      );
-    }
-    const answer =
-      prompt.mode === 'generate'
-        ? prompt.maxAnswerTokens +
-          (layout.thought === null ? 0 : prompt.thoughtTokens + layout.thought.close.length)
-        : 1;
-    const needed = layout.prefix.length + prompt.maxPromptTokens + layout.tail.length + answer;
-    if (needed > this.llama.contextSize) {
-      throw new ModelError(
-        ErrorCodes.MODEL_SHAPE,
-        `${this.label}: an event needs up to ${needed} tokens of context (system prefix ${layout.prefix.length}, ` +
-          `maxPromptTokens ${prompt.maxPromptTokens}, template tail ${layout.tail.length}, answer ${answer}), ` +
-          `more than llama.contextSize (${this.llama.contextSize})`,
-      );
-    }
-  }
-
-  private async createWorkers(
-    context: LlamaContext,
-    layout: LlamaPromptLayout,
-    labelTokens: readonly Token[],
-  ): Promise<{ worker: Worker; sequence: ReturnType<LlamaContext['getSequence']> }[]> {
-    const prompt = this.prompt;
-    const model = this.modelLease!.model;
-    const reasonChars = reasonMaxChars(prompt);
-    const grammar =
-      prompt.mode === 'generate'
-        ? await this.runtime!.llama.createGrammar({ grammar: answerGrammar(prompt.labels, reasonChars) })
-        : null;
-    return Array.from({ length: this.llama.sequences }, () => {
-      const sequence = context.getSequence();
-      const worker: Worker =
-        grammar === null
-          ? {
-              kind: 'classify',
-              classifier: createLlamaClassifier({
-                model,
-                sequence,
-                layout,
-                labelTokens,
-                reusePrefix: this.prefixCache,
-              }),
-            }
-          : {
-              kind: 'generate',
-              generator: new LlamaGenerator(model, sequence, layout, grammar, {
-                labels: prompt.labels,
-                reasonMaxChars: reasonChars,
-                maxAnswerTokens: prompt.maxAnswerTokens,
-                thoughtTokens: layout.thought === null ? 0 : prompt.thoughtTokens,
-                reusePrefix: this.prefixCache,
-              }),
-            };
-      return { worker, sequence };
-    });
-  }
-
   private warmUp(
-    { worker, sequence }: { worker: Worker; sequence: ReturnType<LlamaContext['getSequence']> },
+    worker: LlamaSequenceWorker,
     layout: LlamaPromptLayout,
-    typical: Token[],
+    { typical, longest }: { typical: Token[]; longest: Token[] | null },
   ): Promise<WarmupResult> {
-    const prompt = this.prompt;
-    let longest: Token[] | null = null;
-    if (typical.length < prompt.maxPromptTokens) {
-      const filler = layout.tokenizeUser(` ${SAMPLE_FIELD_VALUE}`);
-      longest = [...typical];
-      while (longest.length < prompt.maxPromptTokens) longest.push(...filler);
-      longest.length = prompt.maxPromptTokens;
-    }
     return warmUpLlama({
       run: async (tokens) => {
         // Back to the bare system prefix: a repeated event would otherwise find itself cached whole.
-        await primeSequence(sequence, layout.prefix);
+        await primeSequence(worker.sequence, layout.prefix);
         await this.evaluate(worker, tokens, this.closing.signal);
       },
       typical,

@@ -98,6 +98,40 @@ export function buildPromptLayout(model: LlamaModel, prompt: PromptConfig, label
 }
 
 /**
+ * The context must hold the prefix, the longest allowed prompt, the tail and (generate) the answer; the
+ * template alone must leave room for the event. IG_ERR_MODEL_SHAPE otherwise.
+ */
+export function assertPromptFits(
+  layout: LlamaPromptLayout,
+  prompt: PromptConfig,
+  contextSize: number,
+  typicalTokens: number,
+  label: string,
+): void {
+  if (typicalTokens > prompt.maxPromptTokens) {
+    throw new ModelError(
+      ErrorCodes.MODEL_SHAPE,
+      `${label}: the prompt template alone is about ${typicalTokens} tokens, more than ` +
+        `prompt.maxPromptTokens (${prompt.maxPromptTokens}); every event would be refused`,
+    );
+  }
+  const answer =
+    prompt.mode === 'generate'
+      ? prompt.maxAnswerTokens +
+        (layout.thought === null ? 0 : prompt.thoughtTokens + layout.thought.close.length)
+      : 1;
+  const needed = layout.prefix.length + prompt.maxPromptTokens + layout.tail.length + answer;
+  if (needed > contextSize) {
+    throw new ModelError(
+      ErrorCodes.MODEL_SHAPE,
+      `${label}: an event needs up to ${needed} tokens of context (system prefix ${layout.prefix.length}, ` +
+        `maxPromptTokens ${prompt.maxPromptTokens}, template tail ${layout.tail.length}, answer ${answer}), ` +
+        `more than llama.contextSize (${contextSize})`,
+    );
+  }
+}
+
+/**
  * The first token of each label when it follows the prefilled answer position. Refused unless distinct: the
  * one-pass scoring reads one probability per label at one position.
  */

@@ -6,6 +6,8 @@
  * still finish within the budget: longer ones can never make it and are answered `overload` without running.
  */
 import type { Token } from 'node-llama-cpp';
+import type { PromptConfig } from '../config/types.js';
+import type { LlamaPromptLayout } from './llama-prompt-layout.js';
 
 export interface WarmupOptions {
   /** One classification or generation for this user message, on an otherwise idle model. */
@@ -33,6 +35,26 @@ export interface WarmupResult {
 }
 
 const LONGEST_RUNS = 3;
+/** Each template placeholder is filled with this for the typical event. */
+const SAMPLE_FIELD_VALUE = '12345';
+const PLACEHOLDER = /\{[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*\}/g;
+
+/**
+ * The warm-up's user messages: the template with every placeholder set to `12345`, and that message padded to
+ * `maxPromptTokens` (null when it is already that long).
+ */
+export function warmupPrompts(
+  layout: LlamaPromptLayout,
+  prompt: PromptConfig,
+): { typical: Token[]; longest: Token[] | null } {
+  const typical = layout.tokenizeUser(prompt.template.replace(PLACEHOLDER, SAMPLE_FIELD_VALUE));
+  if (typical.length >= prompt.maxPromptTokens) return { typical, longest: null };
+  const filler = layout.tokenizeUser(` ${SAMPLE_FIELD_VALUE}`);
+  const longest = [...typical];
+  while (longest.length < prompt.maxPromptTokens) longest.push(...filler);
+  longest.length = prompt.maxPromptTokens;
+  return { typical, longest };
+}
 const MIN_RUNS = 5;
 
 export async function warmUpLlama(options: WarmupOptions): Promise<WarmupResult> {

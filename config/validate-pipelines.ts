@@ -222,7 +222,9 @@ function parseModelInput(
       );
     }
     if (!hasInput) problems.add(at('input'), 'is required');
-  } else if (hasInput === hasPrompt) {
+  } else if (!hasInput && !hasPrompt) {
+    problems.add(at('input'), 'is required (or prompt, for a llama model)');
+  } else if (hasInput && hasPrompt) {
     problems.add(path, 'must hold exactly one of input (onnx models) and prompt (llama models)');
   }
   if (hasInput && runtime !== 'llama') input = parseInputMapping(entry.input, at('input'), problems);

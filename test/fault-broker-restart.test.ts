@@ -33,7 +33,7 @@ import { sleep, startGateway, tempDir, testConfig, writeConfig } from './helpers
 
 const RATE = 200;
 const COUNT = 500;
-/** What a SIGKILL may cost with autosave on every change: the PUBLISHes of the broker's last loop iteration. */
+/** A SIGKILL's cost with save-on-every-change: the PUBLISHes of the broker's last loop iteration. */
 const CRASH_WINDOW_MAX_LOST = 3;
 const RECOMMENDED: MosquittoOptions = { persistence: true, extraConfig: ['max_queued_messages 10000'] };
 /** Mosquitto's own persistence defaults (the helper's recommended lines overridden: the last one wins). */

@@ -29,13 +29,13 @@ const CORPUS_DIR = join(packageRoot, 'test', 'fixtures', 'malformed');
  * of the corpus itself, so first-touch costs (JIT of the decoder's error paths, the allocator's bins for the
  * 64 KiB payloads, SQLite's page cache, the dead-letter path) are in it. What stays is V8 and malloc keeping
  * memory they grew to during the burst: V8 enlarges its old generation in steps and gives pages back only
- * after a major GC, which ~1,000 small events may not trigger. Measured here: +10 to +30 MiB on a ~140–180 MiB
- * baseline after 20 rounds; over 300 rounds (16,000 bad events) RSS saw-toothed between ~190 and ~216 MiB
- * from a 136 MiB start and did not climb further, with a heap of ~20 MB after a forced GC: bounded, not a
- * leak. A ratio rather than MiB follows the baseline, which moves with the model and the build. What this
- * catches is per-event retention of more than ~40 KB (the parsed or copied payloads kept, a decoder that
- * allocates per bracket of the 20,000-deep file and keeps it), not a leak of a few bytes per event: that
- * needs a longer run (bench/soak.ts).
+ * after a major GC, which ~1,000 small events may not trigger. Measured here: +15 to +23 MiB on a ~185–190
+ * MiB baseline after 20 rounds (1.08–1.12 ×). Over 300 rounds (16,000 bad events) RSS saw-toothed between
+ * ~190 and ~216 MiB from a 136 MiB start and did not climb further, with a heap of ~20 MB after a forced GC:
+ * bounded, not a leak. A ratio rather than MiB follows the baseline, which moves with the model and the
+ * build. What this catches is retention of more than ~25 KB per bad event (payloads or parse trees kept, a
+ * decoder that allocates per bracket of the 20,000-deep file and keeps it), not a leak of a few bytes per
+ * event: that needs a longer run (bench/soak.ts).
  */
 const RSS_RATIO = 1.25;
 

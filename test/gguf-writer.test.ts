@@ -137,4 +137,6 @@ t.test('the r1-1.5b shape: DeepSeek-R1-Distill-Qwen-1.5B dimensions and token id
   t.equal(tokens[65], 'A', 'byte symbols first, id = byte');
   t.equal(tokens[32], 'Ġ', 'GPT-2 byte symbol for a space');
   t.equal(tokens[10], 'Ċ', 'GPT-2 byte symbol for a newline');
+  t.equal(tokens[256], 'ĊĊ', 'two newlines are one token, as in Qwen');
+  t.same((metadata.get('tokenizer.ggml.merges') as { values: readonly string[] }).values, ['Ċ Ċ']);
 });
