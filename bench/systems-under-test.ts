@@ -69,6 +69,8 @@ export function gatewayConfigYaml(options: GatewayConfigOptions): string {
     broker: { embedded: { enabled: false } },
     state: { dir: options.stateDir },
     log: { level: 'warn' },
+    // A free port, so a gateway already on the box (9464) does not make the bench fail.
+    metrics: { port: 0 },
     models: { 'atm-risk': { runtime: 'onnx', path: options.modelPath, threads: 1 } },
     pipelines: [
       {
