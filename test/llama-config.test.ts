@@ -2,8 +2,10 @@
  * Config for LLM pipelines (no model needed): `runtime: llama` models with their `llama` settings, and
  * pipelines with a `prompt` instead of an `input` mapping.
  */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { configFromObject } from '../config/load-config.js';
+import { configFromObject, loadConfig } from '../config/load-config.js';
 import { reasonMaxChars } from '../config/prompt-config.js';
 import { ConfigError } from '../daemon/errors.js';
 
@@ -256,4 +258,12 @@ t.test('the generate answer budget', async (t) => {
   t.equal(reasonMaxChars({ labels: ['accept', 'review', 'decline'], maxAnswerTokens: 64 }), 64 - 30 - 7);
   t.equal(reasonMaxChars({ labels: ['a"b'], maxAnswerTokens: 64 }), 64 - 30 - 4, 'labels count JSON-escaped');
   t.equal(reasonMaxChars({ labels: ['ok', 'no'], maxAnswerTokens: 4096 }), 1024, 'capped');
+});
+
+t.test('config/examples/llm-r1.yaml is valid', async (t) => {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const config = loadConfig(join(root, 'config', 'examples', 'llm-r1.yaml'), { env: noEnv });
+  t.equal(config.models.r1!.llama!.device, 'cpu');
+  t.equal(config.models.r1!.threads, 2);
+  t.same(config.pipelines[0]!.prompt!.labels, ['accept', 'review', 'decline']);
 });
