@@ -61,7 +61,8 @@ t.test(
       t.equal(reply.body.decision, 'review');
       const latency = reply.body.latencyMs as number;
       // The same slack as the ONNX deadline test: a shared 2-core box delays timers now and then.
-      t.ok(latency >= budgetMs - 1 && latency < budgetMs + 150, `published on time (${latency} ms)`);
+      // Node timers have whole-millisecond granularity and may fire up to ~2 ms early against a float clock.
+      t.ok(latency >= budgetMs - 2.5 && latency < budgetMs + 150, `published on time (${latency} ms)`);
     }
     // The scheduler aborts the run at the deadline; generation stops within a token.
     const stoppedLog = 'model run stopped after its batch was answered';
