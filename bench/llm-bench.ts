@@ -11,9 +11,9 @@
  * vocabulary is byte-level, so a token is a byte: the event and system prompt sizes are exact token counts.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -67,6 +67,7 @@ export async function runLlmBench(argv: string[]): Promise<number> {
   }
   const settings = readSettings(values);
   if (values.model === undefined && !existsSync(settings.model)) {
+    mkdirSync(dirname(settings.model), { recursive: true });
     process.stdout.write(`writing the R1-1.5B-shaped model to ${settings.model} (once, ~1 GB) ... `);
     const written = await writeGgufTestModel(settings.model, { shape: 'r1-1.5b', seed: 1 });
     console.log(`${(written.bytes / 2 ** 30).toFixed(2)} GiB`);
