@@ -5,7 +5,7 @@
  *
  *   node dist/bench/bench.js [--rates 100,1000] [--duration 10] [--warmup 2] [--drain 3] [--pause 2]
  *     [--prime 3] [--target gateway,bare] [--budget 300] [--model FILE] [--seed 1] [--json out.json]
- *     [--keep-logs]
+ *     [--keep-logs] [--cpu-prof DIR]
  *   node dist/bench/bench.js --llm [...]   the LLM classify bench instead (bench/llm-bench.ts)
  */
 import { execFileSync } from 'node:child_process';
@@ -47,6 +47,7 @@ const { values } = parseArgs({
     mosquitto: { type: 'string', default: DEFAULT_MOSQUITTO_BINARY },
     json: { type: 'string' },
     'keep-logs': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -55,7 +56,7 @@ if (values.help) {
   console.log(
     'usage: node dist/bench/bench.js [--rates 100,1000] [--duration 10] [--warmup 2] [--drain 3] [--pause 2]\n' +
       '  [--target gateway,bare] [--budget 300] [--expiry 10] [--model FILE] [--seed 1]\n' +
-      '  [--mosquitto /usr/sbin/mosquitto] [--json out.json] [--keep-logs]',
+      '  [--mosquitto /usr/sbin/mosquitto] [--json out.json] [--keep-logs] [--cpu-prof DIR]',
   );
   process.exit(0);
 }
@@ -260,7 +261,15 @@ async function main(): Promise<number> {
     const common = { repoRoot, brokerUrl: broker!.url, modelPath, workDir, timeoutMs: 30_000 };
     const sut =
       name === 'gateway'
-        ? await startGateway({ ...common, stateDir: join(workDir, 'state'), budgetMs })
+        ? await startGateway({
+            ...common,
+            stateDir: join(workDir, 'state'),
+            budgetMs,
+            nodeArgs:
+              values['cpu-prof'] === undefined
+                ? []
+                : ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`],
+          })
         : await startBareLoop(common);
     suts.set(name, sut);
     const atReady = memoryStats(sut.child.pid);

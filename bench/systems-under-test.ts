@@ -92,6 +92,8 @@ export function gatewayConfigYaml(options: GatewayConfigOptions): string {
 export interface StartGatewayOptions extends GatewayConfigOptions {
   workDir: string;
   timeoutMs: number;
+  /** Extra arguments for the gateway's node (`--cpu-prof` ...). */
+  nodeArgs?: readonly string[];
 }
 
 /** Waits for the retained `online` on the gateway's status topic: the gateway's own definition of ready. */
@@ -143,10 +145,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<System
   mkdirSync(options.stateDir, { recursive: true });
   const configPath = join(options.workDir, 'gateway.yaml');
   writeFileSync(configPath, gatewayConfigYaml(options));
-  const child = startChild('gateway', process.execPath, [entry, 'run', '-c', configPath], {
-    logPath: join(options.workDir, 'gateway.log'),
-    cwd: options.repoRoot,
-  });
+  const child = startChild(
+    'gateway',
+    process.execPath,
+    [...(options.nodeArgs ?? []), entry, 'run', '-c', configPath],
+    {
+      logPath: join(options.workDir, 'gateway.log'),
+      cwd: options.repoRoot,
+    },
+  );
   await waitOnline(options.brokerUrl, child, options.timeoutMs);
   return { name: 'gateway', topicPrefix: 'atm', child, startupMs: performance.now() - child.startedAt };
 }
