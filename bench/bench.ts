@@ -5,25 +5,24 @@
  *
  *   node dist/bench/bench.js [--rates 100,1000] [--duration 10] [--warmup 2] [--drain 3] [--pause 2]
  *     [--prime 3] [--target gateway,bare] [--budget 300] [--model FILE] [--seed 1] [--json out.json]
- *     [--keep-logs] [--cpu-prof DIR]
+ *     [--keep-logs] [--cpu-prof DIR] [--plot out.svg]
  *   node dist/bench/bench.js --llm [...]   the LLM classify bench instead (bench/llm-bench.ts)
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { killAllChildrenNow, startChild, stopAllChildren } from './children.js';
+import type { BenchReport, MemorySample, TargetName } from './bench-report.js';
+import { BenchRun } from './bench-run.js';
+import { startChild } from './children.js';
+import { BROKER_RUN_OPTIONS, cliFlags } from './cli-flags.js';
+import { latencyPlotSvg } from './latency-plot.js';
 import type { LoadResult } from './load-generator.js';
-import { DEFAULT_MOSQUITTO_BINARY, startMosquitto, type RunningMosquitto } from './mosquitto-process.js';
-import { cpuSeconds, memoryStats, type MemoryStats } from './proc-stats.js';
+import { machineInfo } from './machine-info.js';
+import { cpuSeconds, memoryStats } from './proc-stats.js';
+import { repoRoot } from './repo-root.js';
 import { ratios, ratiosTable, resultsTable, warnings } from './report.js';
 import { startBareLoop, startGateway, type SystemUnderTest } from './systems-under-test.js';
-
-type TargetName = 'gateway' | 'bare';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 // `--llm` is a different bench (LLM classify latency and memory, bench/llm-bench.ts) sharing the npm script.
 if (process.argv.includes('--llm')) {
@@ -42,13 +41,10 @@ const { values } = parseArgs({
     target: { type: 'string', default: 'gateway,bare' },
     budget: { type: 'string', default: '300' },
     expiry: { type: 'string', default: '10' },
-    model: { type: 'string', default: join(repoRoot, 'models', 'atm-risk.onnx') },
     seed: { type: 'string', default: '1' },
-    mosquitto: { type: 'string', default: DEFAULT_MOSQUITTO_BINARY },
-    json: { type: 'string' },
-    'keep-logs': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
+    plot: { type: 'string' },
+    ...BROKER_RUN_OPTIONS,
   },
 });
 
@@ -56,22 +52,12 @@ if (values.help) {
   console.log(
     'usage: node dist/bench/bench.js [--rates 100,1000] [--duration 10] [--warmup 2] [--drain 3] [--pause 2]\n' +
       '  [--target gateway,bare] [--budget 300] [--expiry 10] [--model FILE] [--seed 1]\n' +
-      '  [--mosquitto /usr/sbin/mosquitto] [--json out.json] [--keep-logs] [--cpu-prof DIR]',
+      '  [--mosquitto /usr/sbin/mosquitto] [--json out.json] [--keep-logs] [--cpu-prof DIR] [--plot out.svg]',
   );
   process.exit(0);
 }
 
-function fail(message: string): never {
-  console.error(`bench: ${message}`);
-  process.exit(2);
-}
-
-function positive(name: string, raw: string, allowZero = false): number {
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) fail(`--${name} must be a positive number`);
-  return n;
-}
-
+const { fail, positive, model } = cliFlags('bench');
 const rates = values.rates.split(',').map((r) => positive('rates', r.trim()));
 const durationSec = positive('duration', values.duration);
 const warmupSec = positive('warmup', values.warmup, true);
@@ -84,62 +70,18 @@ const seed = positive('seed', values.seed, true);
 const targets = values.target.split(',').map((t) => t.trim());
 for (const t of targets) if (t !== 'gateway' && t !== 'bare') fail(`unknown --target ${t} (gateway, bare)`);
 const wanted = new Set(targets as TargetName[]);
-const modelPath = resolve(values.model);
-if (!existsSync(modelPath)) fail(`model ${modelPath} not found (npm run models builds the sample models)`);
+const modelPath = model(values.model);
 
-interface MemorySample {
-  atReady: MemoryStats | null;
-  /** Largest VmRSS seen after a step. */
-  maxRssMiB: number | null;
-  /** VmHWM at the end of the run. */
-  peak: MemoryStats | null;
-}
-
-interface BenchReport {
-  startedAt: string;
-  machine: { cpus: number; cpuModel: string; node: string; mosquitto: string };
-  options: Record<string, unknown>;
-  startup: Partial<Record<TargetName, { startupMs: number; memory: MemorySample }>>;
-  results: LoadResult[];
-  ratios: ReturnType<typeof ratios>;
-  warnings: string[];
-  errors: string[];
-}
-
-const workDir = mkdtempSync(join(tmpdir(), 'infergate-bench-'));
-let broker: RunningMosquitto | undefined;
-let cleaning: Promise<void> | undefined;
+const run = new BenchRun('bench');
+const { workDir } = run;
 let interrupted = false;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await stopAllChildren();
-    await broker?.stop();
-  })();
-  return cleaning;
-}
-
-process.on('exit', killAllChildrenNow);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     interrupted = true;
     console.error(`\nbench: ${signal}, stopping everything (logs kept in ${workDir})`);
-    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void run.cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   });
 }
-
-function mosquittoVersion(binary: string): string {
-  try {
-    const out = execFileSync(binary, ['-h'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return /version\s+(\S+)/.exec(out)?.[1] ?? 'unknown';
-  } catch (err) {
-    // mosquitto -h exits 3 after printing its usage.
-    const out = String((err as { stdout?: unknown }).stdout ?? '');
-    return /version\s+(\S+)/.exec(out)?.[1] ?? 'unknown';
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface StepTiming {
   durationSec: number;
@@ -174,10 +116,11 @@ async function runStep(
   stepSeed: number,
   timing: StepTiming = measuredTiming,
 ): Promise<LoadResult> {
+  const broker = run.broker!;
   const args = [
     join(repoRoot, 'dist', 'bench', 'load-generator.js'),
     '--url',
-    broker!.url,
+    broker.url,
     '--target',
     sut.name,
     '--topic-prefix',
@@ -199,7 +142,7 @@ async function runStep(
     '--cpu-pid',
     String(sut.child.pid),
     '--broker-pid',
-    String(broker!.pid),
+    String(broker.pid),
   ];
   const generator = startChild(`load-generator(${sut.name}@${rate})`, process.execPath, args, {
     logPath: join(workDir, 'load-generator.log'),
@@ -220,12 +163,7 @@ async function runStep(
 async function main(): Promise<number> {
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      node: process.version,
-      mosquitto: mosquittoVersion(values.mosquitto),
-    },
+    machine: machineInfo(values.mosquitto),
     options: {
       rates,
       durationSec,
@@ -251,14 +189,14 @@ async function main(): Promise<number> {
       `(+${warmupSec} s warm-up, ${drainSec} s drain), budget ${budgetMs} ms`,
   );
 
-  broker = await startMosquitto({ dir: workDir, binary: values.mosquitto });
+  const broker = await run.startBroker(values.mosquitto);
   console.log(`broker: ${broker.url} (pid ${broker.pid})`);
-  report.options.brokerConfig = readFileSync(broker.configPath, 'utf8').split('\n').filter(Boolean);
+  report.options.brokerConfig = run.brokerConfig();
 
   const suts = new Map<TargetName, SystemUnderTest>();
   const memory = new Map<TargetName, MemorySample>();
   const start = async (name: TargetName): Promise<void> => {
-    const common = { repoRoot, brokerUrl: broker!.url, modelPath, workDir, timeoutMs: 30_000 };
+    const common = { repoRoot, brokerUrl: broker.url, modelPath, workDir, timeoutMs: 30_000 };
     const sut =
       name === 'gateway'
         ? await startGateway({
@@ -290,7 +228,7 @@ async function main(): Promise<number> {
   }
   if (suts.size === 0) throw new Error('no system under test started');
 
-  const busyPids = (): number[] => [broker!.pid, ...[...suts.values()].map((s) => s.child.pid)];
+  const busyPids = (): number[] => [broker.pid, ...[...suts.values()].map((s) => s.child.pid)];
   if (primeSec > 0) {
     // The first measured step would otherwise also time V8 compiling the hot paths of the system under test.
     const primeRate = Math.min(500, Math.max(...rates));
@@ -357,21 +295,12 @@ async function main(): Promise<number> {
     writeFileSync(resolve(values.json), `${JSON.stringify(report, null, 2)}\n`);
     console.log(`results written to ${resolve(values.json)}`);
   }
+  if (values.plot) {
+    writeFileSync(resolve(values.plot), latencyPlotSvg([{ label: 'this run', report }]));
+    console.log(`plot written to ${resolve(values.plot)}`);
+  }
   return report.errors.length > 0 ? 1 : 0;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  // After Ctrl-C the errors are only the children being stopped.
-  if (!interrupted) {
-    console.error(`bench: ${(err as Error).message}`);
-    if (broker) console.error(`broker log:\n${broker.logTail()}`);
-  }
-} finally {
-  await cleanup();
-}
-if (exitCode === 0 && !values['keep-logs']) rmSync(workDir, { recursive: true, force: true });
-else console.error(`bench: logs and generated configs kept in ${workDir}`);
-process.exit(exitCode);
+// After Ctrl-C the errors are only the children being stopped.
+await run.finish(main, values['keep-logs'], () => interrupted);

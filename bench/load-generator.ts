@@ -15,6 +15,8 @@ import { parseArgs } from 'node:util';
 import type { IClientPublishOptions, IPublishPacket } from 'mqtt';
 import { makeAtmEventGenerator } from './atm-event.js';
 import { connectNoDelay, whenConnected } from './mqtt-client.js';
+import { round } from './numbers.js';
+import { OpenLoop } from './open-loop.js';
 import { cpuSeconds, percentile } from './proc-stats.js';
 
 export interface LoadResult {
@@ -105,7 +107,6 @@ const brokerPid = values['broker-pid'] ? num('broker-pid', values['broker-pid'],
 
 const warmupCount = Math.round(rate * warmupSec);
 const total = warmupCount + Math.round(rate * durationSec);
-const intervalMs = 1000 / rate;
 const replyTopic = `bench/reply/${target}`;
 const runTag = `${target}-${rate}-${process.pid}-${Date.now().toString(36)}`;
 
@@ -132,7 +133,6 @@ for (let i = 0; i < total; i++) {
   indexById.set(event.id, i);
 }
 const sentAt = new Float64Array(total).fill(NaN);
-const scheduledAt = new Float64Array(total);
 const latency = new Float64Array(total).fill(NaN);
 const answerCount = new Uint16Array(total);
 const outcome: string[] = new Array<string>(total);
@@ -197,36 +197,16 @@ function markMeasureStart(): void {
   };
 }
 
-let next = 0;
-const start = performance.now() + 20;
-for (let i = 0; i < total; i++) scheduledAt[i] = start + i * intervalMs;
-
-/**
- * Sends everything due by now, in slices of at most 1 ms so that replies arriving meanwhile are
- * timestamped promptly; then sleeps until the next event is due. Scheduling against absolute times
- * (not a repeating interval) keeps the rate exact when a timer fires late: the backlog goes out at once.
- */
-function sendDue(resolve: () => void): void {
-  const sliceStart = performance.now();
-  let now = sliceStart;
-  while (next < total && scheduledAt[next] <= now) {
-    if (next === warmupCount) markMeasureStart();
-    sentAt[next] = now;
-    client.publish(topics[next], payloads[next], options[next], onPublished);
-    next++;
-    now = performance.now();
-    if (now - sliceStart >= 1) {
-      setImmediate(sendDue, resolve);
-      return;
-    }
-  }
-  if (next >= total) {
-    resolve();
-    return;
-  }
-  setTimeout(sendDue, Math.max(0, scheduledAt[next] - now), resolve);
-}
-await new Promise<void>((resolve) => setTimeout(sendDue, Math.max(0, start - performance.now()), resolve));
+const loop = new OpenLoop({
+  rate,
+  total,
+  send(i, now) {
+    if (i === warmupCount) markMeasureStart();
+    sentAt[i] = now;
+    client.publish(topics[i], payloads[i], options[i], onPublished);
+  },
+});
+await loop.done;
 const lastSendAt = performance.now();
 await new Promise((resolve) => setTimeout(resolve, drainSec * 1000));
 
@@ -246,7 +226,7 @@ let fallbacks = 0;
 let duplicates = 0;
 let sum = 0;
 for (let i = warmupCount; i < total; i++) {
-  lags.push(sentAt[i] - scheduledAt[i]);
+  lags.push(sentAt[i] - loop.dueAt(i));
   if (answerCount[i] > 1) duplicates += answerCount[i] - 1;
   if (answerCount[i] === 0) continue;
   answered++;
@@ -261,8 +241,6 @@ lat.sort((a, b) => a - b);
 lags.sort((a, b) => a - b);
 const firstMeasured = sentAt[warmupCount];
 const sendSpanSec = (lastSendAt - firstMeasured) / 1000;
-const round = (x: number | null, digits = 2): number | null =>
-  x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 const diff = (end: number | null, begin: number | null | undefined): number | null =>
   end === null || begin === null || begin === undefined ? null : round(end - begin, 3);
 

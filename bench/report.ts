@@ -1,15 +1,12 @@
 /** Plain-text tables for the benchmark results. */
 import type { LoadResult } from './load-generator.js';
+import { fmt } from './numbers.js';
 
 export interface RatioRow {
   rate: number;
   p50: number | null;
   p99: number | null;
   cpu: number | null;
-}
-
-function fmt(x: number | null | undefined, digits = 1): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
 }
 
 /** The first `textColumns` columns are left-aligned, the rest (numbers) right-aligned. */
