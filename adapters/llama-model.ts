@@ -76,6 +76,8 @@ export function createLlamaModel(deps: LlamaModelDeps): LlamaModelRunner {
 
 export class LlamaModelRunner implements ModelRunner {
   readonly inputKind = 'text' as const;
+  /** Generation stops at the deadline; a classify pass checks the signal before it starts. */
+  readonly cancellable = true;
   private state: 'new' | 'loading' | 'ready' | 'disposed' = 'new';
   private loaded: ModelInfo | null = null;
   private loading: Promise<ModelInfo> | null = null;

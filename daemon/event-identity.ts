@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ErrorCodes, InputError } from './errors.js';
 import type { EventFields } from './ports.js';
 
@@ -8,7 +8,7 @@ const MAX_CORRELATION_BYTES = 128;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 export function sha256Hex(payload: Buffer): string {
-  return createHash('sha256').update(payload).digest('hex');
+  return hash('sha256', payload, 'hex');
 }
 
 /**

@@ -9,7 +9,7 @@ import { recoverInbox } from './recovery.js';
 import { jobKey, type Job } from './job.js';
 import { loadModels } from './load-models.js';
 import { planModelSet, restartOnlyChanges } from './model-set.js';
-import { compilePipeline, type EventInput, type Pipeline } from './pipeline.js';
+import { compilePipeline, type Pipeline } from './pipeline.js';
 import type { Clock, InboundMessage, Logger, ModelRunner, MqttTransport, PayloadDecoder } from './ports.js';
 import { noopMetrics, systemClock, type GatewayMetrics } from './ports.js';
 import { readEvent } from './read-event.js';
@@ -92,7 +92,14 @@ export class Gateway {
   /** Opens the state, loads and warms every model, connects, then finishes what a previous run left. */
   async start(): Promise<void> {
     const { config } = this.deps;
-    this.inbox = Inbox.open(config.state, { keepInput: config.privacy.keepInput });
+    this.inbox = Inbox.open(config.state, {
+      keepInput: config.privacy.keepInput,
+      onCommitError: (error) =>
+        this.log.error(
+          { err: error },
+          'state database commit failed; its events are answered after a restart',
+        ),
+    });
     this.outbox = new Outbox({
       transport: this.deps.transport,
       inbox: this.inbox,
@@ -292,7 +299,13 @@ export class Gateway {
     }
     if (!inbox.insert(event)) return this.onRedelivery(pipeline, eventId, message, captures);
     if (this.draining) return; // recorded and acknowledged; answered by the next start
-    this.admit(pipeline, eventId, receivedAt, receivedMono, receivedMono + budgetMs, input!, {
+    this.admit({
+      pipeline,
+      eventId,
+      chained: { topic: event.topic, receivedAt, inputSha256: sha256 },
+      receivedMono,
+      deadlineMono: receivedMono + budgetMs,
+      input: input!,
       replyTopic,
       correlation: event.correlation,
     });
@@ -306,29 +319,9 @@ export class Gateway {
     return undefined;
   }
 
-  private admit(
-    pipeline: Pipeline,
-    eventId: string,
-    receivedAt: number,
-    receivedMono: number,
-    deadlineMono: number,
-    input: EventInput,
-    reply: { replyTopic: string | null; correlation: Buffer | null },
-  ): void {
-    const key = jobKey(pipeline.config.name, eventId);
-    const job: Job = {
-      key,
-      pipeline,
-      eventId,
-      receivedAt,
-      receivedMono,
-      deadlineMono,
-      input,
-      replyTopic: reply.replyTopic,
-      correlation: reply.correlation,
-      answered: false,
-      deadlineTimer: undefined,
-    };
+  private admit(admitted: Omit<Job, 'key' | 'answered' | 'deadlineTimer'>): void {
+    const key = jobKey(admitted.pipeline.config.name, admitted.eventId);
+    const job: Job = { ...admitted, key, answered: false, deadlineTimer: undefined };
     this.jobs.set(key, job);
     this.scheduler!.admit(job);
   }
@@ -400,7 +393,7 @@ export class Gateway {
     const record = this.record(pipeline, job.eventId, answer, latencyMs, job.replyTopic);
     let first: boolean;
     try {
-      first = this.inbox!.decide(pipeline.config.name, job.eventId, record);
+      first = this.inbox!.decide(pipeline.config.name, job.eventId, record, job.chained);
     } catch (error) {
       // The decision still goes out; the event stays pending and is answered again (same id) after a restart.
       this.log.error({ err: error, pipeline: pipeline.config.name }, 'could not record the decision');
@@ -496,18 +489,16 @@ export class Gateway {
         const now = this.clock.now();
         const mono = this.clock.monotonic();
         // The original budget is spent; a recovered event gets a fresh one rather than an instant fallback.
-        this.admit(
+        this.admit({
           pipeline,
-          stored.eventId,
-          stored.receivedAt,
-          mono - (now - stored.receivedAt),
-          mono + pipeline.config.budgetMs,
+          eventId: stored.eventId,
+          chained: { topic: stored.topic, receivedAt: stored.receivedAt, inputSha256: stored.inputSha256 },
+          receivedMono: mono - (now - stored.receivedAt),
+          deadlineMono: mono + pipeline.config.budgetMs,
           input,
-          {
-            replyTopic: replyTopicForStored(pipeline, stored),
-            correlation: stored.correlation,
-          },
-        );
+          replyTopic: replyTopicForStored(pipeline, stored),
+          correlation: stored.correlation,
+        });
       },
     });
     if (result.republished + result.resumed + result.expired > 0) {

@@ -45,6 +45,13 @@ export interface DecisionRecord {
   replyTopic: string | null;
 }
 
+/** What the audit chain covers of an event besides its key (see audit-chain.ts). */
+export interface ChainedEvent {
+  topic: string;
+  receivedAt: number;
+  inputSha256: string;
+}
+
 export interface StoredEvent {
   pipeline: string;
   eventId: string;
@@ -119,9 +126,17 @@ export const AUDIT_SEGMENT_ROWS = 1024;
 
 export const INBOX_FILE = 'infergate.db';
 
+export interface InboxOptions {
+  /** Keep the raw payload of decided events (privacy.keepInput). */
+  keepInput: boolean;
+  /** Told about a failed commit (rolled back; its events are answered again after a restart). */
+  onCommitError?: (error: unknown) => void;
+}
+
 export class Inbox {
   private readonly db: Database.Database;
   private readonly keepInput: boolean;
+  private readonly onCommitError: (error: unknown) => void;
   private readonly statements: ReturnType<typeof prepare>;
   private closed = false;
   private checkpointer: WalCheckpointer | undefined;
@@ -136,9 +151,10 @@ export class Inbox {
   private headSeq: number;
   private headHash: string;
 
-  private constructor(db: Database.Database, keepInput: boolean) {
+  private constructor(db: Database.Database, options: InboxOptions) {
     this.db = db;
-    this.keepInput = keepInput;
+    this.keepInput = options.keepInput;
+    this.onCommitError = options.onCommitError ?? (() => undefined);
     this.statements = prepare(db);
     const head = this.statements.head.get() as { seq: number; hash: string } | undefined;
     const anchor = this.anchor();
@@ -146,7 +162,7 @@ export class Inbox {
     this.headHash = head?.hash ?? anchor.hash;
   }
 
-  static open(state: StateConfig, options: { keepInput: boolean }): Inbox {
+  static open(state: StateConfig, options: InboxOptions): Inbox {
     let db: Database.Database;
     try {
       mkdirSync(state.dir, { recursive: true, mode: 0o700 });
@@ -164,7 +180,7 @@ export class Inbox {
         cause: error,
       });
     }
-    const inbox = new Inbox(db, options.keepInput);
+    const inbox = new Inbox(db, options);
     inbox.checkpointer = new WalCheckpointer(join(state.dir, INBOX_FILE));
     inbox.checkpointer.start();
     return inbox;
@@ -180,7 +196,7 @@ export class Inbox {
     } catch (error) {
       throw new StateError(ErrorCodes.STATE_OPEN, `cannot open the state database ${file}`, { cause: error });
     }
-    return new Inbox(db, false);
+    return new Inbox(db, { keepInput: false });
   }
 
   get(pipeline: string, eventId: string): StoredEvent | undefined {
@@ -188,7 +204,11 @@ export class Inbox {
     return row === undefined ? undefined : fromRow(row);
   }
 
-  /** Records a new event, durably; returns false when the id is already known (a redelivery). */
+  /**
+   * Records a new event, durably: it commits at once (with whatever else the transaction holds), because
+   * the PUBACK goes out as soon as the message handler returns. Returns false when the id is already known
+   * (a redelivery). Throws when the event could not be recorded.
+   */
   insert(event: NewEvent): boolean {
     this.openTransaction();
     const result = this.write(() =>
@@ -209,7 +229,7 @@ export class Inbox {
     return result.changes === 1;
   }
 
-  /** Records an event and its decision at once (invalid input, decided on arrival). */
+  /** Records an event and its decision at once (invalid input, decided on arrival), durably as `insert`. */
   insertDecided(event: NewEvent, decision: DecisionRecord): boolean {
     const link = this.nextLink(event, decision);
     this.openTransaction();
@@ -233,29 +253,40 @@ export class Inbox {
     return this.advance(result.changes, link);
   }
 
-  /** First decision wins: returns false when the event was already decided (or is unknown). */
-  decide(pipeline: string, eventId: string, decision: DecisionRecord): boolean {
-    const stored = this.statements.chainFields.get(pipeline, eventId) as
-      { topic: string; received_at: number; input_sha256: string; state: EventState } | undefined;
-    if (stored === undefined || stored.state !== 'pending') return false;
-    const link = this.nextLink(
-      {
-        pipeline,
-        eventId,
-        topic: stored.topic,
-        receivedAt: stored.received_at,
-        inputSha256: stored.input_sha256,
-      },
-      decision,
-    );
+  /**
+   * First decision wins: returns false when the event was already decided (or is unknown). `event` saves a
+   * read when the caller still holds what the chain hash covers of the event; it must be what was inserted.
+   */
+  decide(pipeline: string, eventId: string, decision: DecisionRecord, event?: ChainedEvent): boolean {
+    let known = event;
+    if (known === undefined) {
+      const stored = this.statements.chainFields.get(pipeline, eventId) as
+        { topic: string; received_at: number; input_sha256: string; state: EventState } | undefined;
+      if (stored === undefined || stored.state !== 'pending') return false;
+      known = { topic: stored.topic, receivedAt: stored.received_at, inputSha256: stored.input_sha256 };
+    }
+    const link = this.nextLink({ pipeline, eventId, ...known }, decision);
     this.openTransaction();
+    const statement = this.keepInput ? this.statements.decideKeep : this.statements.decide;
+    // Positional parameters: no per-decision parameter object on the hot path.
     const result = this.write(() =>
-      (this.keepInput ? this.statements.decideKeep : this.statements.decide).run({
-        ...decisionParams(decision),
-        ...link,
+      statement.run(
+        decision.decision,
+        decision.source,
+        decision.reason,
+        decision.model,
+        decision.modelSha256,
+        decision.latencyMs,
+        decision.decidedAt,
+        decision.message,
+        decision.replyTopic,
+        link.seq,
+        link.prevHash,
+        link.hash,
+        decision.replyTopic,
         pipeline,
         eventId,
-      }),
+      ),
     );
     return this.advance(result.changes, link);
   }
@@ -322,14 +353,41 @@ export class Inbox {
     else this.afterCommitQueue.push(fn);
   }
 
-  /** Makes every write so far durable, then runs what waited for it. */
-  commit(): void {
+  /**
+   * Makes every write so far durable, then runs what waited for it. A failed commit is rolled back and
+   * thrown when `rethrow` (an event's insert: its message stays unacknowledged), else reported through
+   * `onCommitError`; `afterCommit` callbacks run either way (a decision goes out even when its record
+   * failed: the event stays pending and is answered again after a restart).
+   */
+  private commit(rethrow = true): void {
     if (!this.transactionOpen) return;
     this.transactionOpen = false;
-    this.write(() => this.db.exec('COMMIT'));
+    let failure: unknown;
+    try {
+      this.write(() => this.db.exec('COMMIT'));
+    } catch (error) {
+      failure = error;
+      this.rollBack();
+    }
     const waiting = this.afterCommitQueue;
     this.afterCommitQueue = [];
     for (const fn of waiting) fn();
+    if (failure === undefined) return;
+    if (rethrow) throw failure;
+    this.onCommitError(failure);
+  }
+
+  /** After a failed commit: nothing of the transaction stays, and the chain head is what the file says. */
+  private rollBack(): void {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      // SQLite rolls back by itself on most commit failures; nothing more to undo.
+    }
+    const head = this.statements.head.get() as { seq: number; hash: string } | undefined;
+    const anchor = this.anchor();
+    this.headSeq = head?.seq ?? anchor.seq;
+    this.headHash = head?.hash ?? anchor.hash;
   }
 
   private openTransaction(): void {
@@ -338,11 +396,13 @@ export class Inbox {
     this.transactionOpen = true;
     if (!this.commitScheduled) {
       this.commitScheduled = true;
-      setImmediate(() => {
-        this.commitScheduled = false;
-        if (!this.closed) this.commit();
-      });
+      setImmediate(() => this.scheduledCommit());
     }
+  }
+
+  private scheduledCommit(): void {
+    this.commitScheduled = false;
+    if (!this.closed) this.commit(false);
   }
 
   /** Events not yet decided, oldest first. */
@@ -407,11 +467,13 @@ export class Inbox {
   }
 }
 
+/** `decide` parameters, in order: the decision record, the chain link, the reply topic again, the key. */
+const DECIDE_COLUMNS = `decision = ?, source = ?, reason = ?, model = ?, model_sha256 = ?, latency_ms = ?,
+  decided_at = ?, message = ?, reply_topic = ?, seq = ?, prev_hash = ?, hash = ?,
+  state = CASE WHEN ? IS NULL THEN 'published' ELSE 'decided' END`;
+const DECIDE_WHERE = `WHERE pipeline = ? AND event_id = ? AND state = 'pending'`;
+
 function prepare(db: Database.Database) {
-  const decisionColumns = `decision = @decision, source = @source, reason = @reason, model = @model,
-    model_sha256 = @modelSha256, latency_ms = @latencyMs, decided_at = @decidedAt, message = @message,
-    reply_topic = @replyTopic, seq = @seq, prev_hash = @prevHash, hash = @hash,
-    state = CASE WHEN @replyTopic IS NULL THEN 'published' ELSE 'decided' END`;
   return {
     get: db.prepare('SELECT * FROM events WHERE pipeline = ? AND event_id = ?'),
     insert: db.prepare(
@@ -428,14 +490,8 @@ function prepare(db: Database.Database) {
         @source, @reason, @model, @modelSha256, @latencyMs, @decidedAt, @message, @replyTopic, @seq,
         @prevHash, @hash)`,
     ),
-    decide: db.prepare(
-      `UPDATE events SET ${decisionColumns}, payload = NULL
-       WHERE pipeline = @pipeline AND event_id = @eventId AND state = 'pending'`,
-    ),
-    decideKeep: db.prepare(
-      `UPDATE events SET ${decisionColumns}
-       WHERE pipeline = @pipeline AND event_id = @eventId AND state = 'pending'`,
-    ),
+    decide: db.prepare(`UPDATE events SET ${DECIDE_COLUMNS}, payload = NULL ${DECIDE_WHERE}`),
+    decideKeep: db.prepare(`UPDATE events SET ${DECIDE_COLUMNS} ${DECIDE_WHERE}`),
     markPublished: db.prepare(
       `UPDATE events SET state = 'published' WHERE pipeline = ? AND event_id = ? AND state = 'decided'`,
     ),

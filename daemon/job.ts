@@ -1,3 +1,4 @@
+import type { ChainedEvent } from './inbox.js';
 import type { EventInput, Pipeline } from './pipeline.js';
 
 /** One admitted event on its way to a decision. Lives in memory from admission until it is answered. */
@@ -5,8 +6,8 @@ export interface Job {
   readonly key: string;
   readonly pipeline: Pipeline;
   readonly eventId: string;
-  /** Wall clock of arrival (ms epoch); kept in the inbox. */
-  readonly receivedAt: number;
+  /** What the audit chain covers of the event (topic, arrival, input hash), as the inbox holds it. */
+  readonly chained: ChainedEvent;
   /** Monotonic time of arrival (ms), for latencies. */
   readonly receivedMono: number;
   /** Monotonic deadline (ms). */

@@ -129,6 +129,8 @@ export interface ModelRunner {
   readonly info: ModelInfo;
   /** Number of runs that may execute at once (worker count). */
   readonly concurrency: number;
+  /** True when `run` stops work on its abort signal; the scheduler makes one only then (it costs per batch). */
+  readonly cancellable?: boolean;
   /**
    * Tensor input is row-major `rows × info.inputWidth` and may be transferred (do not reuse it). `signal`
    * aborts when every event of the batch has already been answered (deadline): stop work that can be stopped.

@@ -63,7 +63,9 @@ export class Scheduler {
       this.deps.onOutcome(job, { kind: 'fallback', reason: remaining <= 0 ? 'deadline' : 'overload' });
       return;
     }
-    job.deadlineTimer = setTimeout(() => this.onDeadline(job), remaining);
+    // Whole milliseconds: Node keeps one timer list per distinct duration, and a fractional one would make
+    // a list (and a priority-queue insert) per event. Rounding up never fires before the deadline.
+    job.deadlineTimer = setTimeout(() => this.onDeadline(job), Math.ceil(remaining));
     lane.enqueue(job);
   }
 
@@ -180,13 +182,19 @@ class ModelLane {
   private run(batch: Job[]): void {
     this.running += 1;
     const started = this.deps.clock.monotonic();
-    // Every job is answered by its own deadline, so at the latest one the whole batch is moot: tell the
-    // runtime, which stops what can be stopped (LLM generation) instead of computing for nobody.
+    // Every job is answered by its own deadline, so at the latest one the whole batch is moot: a runtime
+    // that can stop work (LLM generation) is told, instead of computing for nobody.
     for (const job of batch) job.dispatchedMono = started;
-    const abort = new AbortController();
-    const latestDeadline = Math.max(...batch.map((job) => job.deadlineMono));
-    const abortTimer = setTimeout(() => abort.abort(), Math.max(latestDeadline - started, 0) + 1);
-    this.runner.run(batchInput(batch), batch.length, abort.signal).then(
+    let abort: AbortController | undefined;
+    let abortTimer: NodeJS.Timeout | undefined;
+    if (this.runner.cancellable === true) {
+      const controller = new AbortController();
+      let latestDeadline = started;
+      for (const job of batch) latestDeadline = Math.max(latestDeadline, job.deadlineMono);
+      abortTimer = setTimeout(() => controller.abort(), Math.ceil(latestDeadline - started) + 1);
+      abort = controller;
+    }
+    this.runner.run(batchInput(batch), batch.length, abort?.signal).then(
       (result) => {
         clearTimeout(abortTimer);
         // The runtime's own compute time, not the wall time until this callback ran: under load the event

@@ -28,6 +28,7 @@ function refusingModel(code: ModelError['code'], onAbort: boolean): ModelRunner 
   return {
     inputKind: 'text',
     concurrency: 1,
+    cancellable: true,
     info,
     load: async () => info,
     dispose: async () => {},
@@ -62,7 +63,7 @@ function run(model: ModelRunner, budgetMs: number): Promise<JobOutcome> {
         model,
       } as unknown as Pipeline,
       eventId: '1',
-      receivedAt: Date.now(),
+      chained: { topic: 't', receivedAt: Date.now(), inputSha256: '' },
       receivedMono: now,
       deadlineMono: now + budgetMs,
       input: 'prompt',

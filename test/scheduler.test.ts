@@ -78,7 +78,7 @@ function job(p: Pipeline, tag: number): Job {
     key: `${p.config.name}-${seq}`,
     pipeline: p,
     eventId: String(seq),
-    receivedAt: Date.now(),
+    chained: { topic: 't', receivedAt: Date.now(), inputSha256: '' },
     receivedMono: now,
     deadlineMono: now + p.config.budgetMs,
     input: Float32Array.of(tag),
