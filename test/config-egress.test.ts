@@ -9,40 +9,12 @@ import { join } from 'node:path';
 import t from 'tap';
 import { configFromObject, loadConfig } from '../config/load-config.js';
 import { hostScope } from '../config/host-scope.js';
-import { ConfigError } from '../daemon/errors.js';
+import { configDocument } from './helpers/config-document.js';
+import { configProblems, type ConfigProblem } from './helpers/config-problems.js';
 import { cliPath, packageRoot, tempDir } from './helpers/gateway-process.js';
 
-function document(overrides: { mqtt?: object; broker?: object; metrics?: object; privacy?: object } = {}) {
-  return {
-    gateway: { id: 'gw-1' },
-    mqtt: { url: 'mqtt://127.0.0.1:1883', ...overrides.mqtt },
-    ...(overrides.broker === undefined ? {} : { broker: overrides.broker }),
-    ...(overrides.metrics === undefined ? {} : { metrics: overrides.metrics }),
-    ...(overrides.privacy === undefined ? {} : { privacy: overrides.privacy }),
-    models: { m: { runtime: 'onnx', path: '/m.onnx' } },
-    pipelines: [
-      {
-        name: 'p',
-        subscribe: 'in/+/ev',
-        publish: 'out/{1}',
-        model: 'm',
-        budgetMs: 200,
-        fallback: 'review',
-        input: { fields: ['a'] },
-        decide: { threshold: { bands: [{ min: 0.5, decision: 'reject' }], otherwise: 'accept' } },
-      },
-    ],
-  };
-}
-
-function problemsOf(doc: unknown, env: NodeJS.ProcessEnv = {}): { path: string; message: string }[] {
-  try {
-    configFromObject(doc, { env });
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
+function problemsOf(doc: unknown, env: NodeJS.ProcessEnv = {}): ConfigProblem[] {
+  return configProblems(() => configFromObject(doc, { env }));
 }
 
 t.test('host scopes, by form only', async (t) => {
@@ -84,7 +56,7 @@ t.test('host scopes, by form only', async (t) => {
 
 t.test('a public broker address is refused, naming the key and the way out', async (t) => {
   for (const url of ['mqtt://8.8.8.8:1883', 'mqtts://[2606:4700:4700::1111]:8883', 'mqtt://100.64.1.2']) {
-    const problems = problemsOf(document({ mqtt: { url } }));
+    const problems = problemsOf(configDocument({ mqtt: { url } }));
     t.equal(problems.length, 1, url);
     t.equal(problems[0]?.path, 'mqtt.url');
     t.match(
@@ -92,7 +64,7 @@ t.test('a public broker address is refused, naming the key and the way out', asy
       /outside loopback, link-local and private ranges.*privacy\.allowPublicEndpoints/,
     );
   }
-  const named = problemsOf(document({ mqtt: { url: 'mqtts://broker.example.com:8883' } }));
+  const named = problemsOf(configDocument({ mqtt: { url: 'mqtts://broker.example.com:8883' } }));
   t.match(named, [{ path: 'mqtt.url', message: /cannot be checked without a DNS lookup/ }]);
 });
 
@@ -108,20 +80,24 @@ t.test('local brokers pass', async (t) => {
     'mqtt://localhost',
     'unix:///run/mosquitto/mqtt.sock',
   ]) {
-    t.same(problemsOf(document({ mqtt: { url } })), [], url);
+    t.same(problemsOf(configDocument({ mqtt: { url } })), [], url);
   }
 });
 
 t.test('listen addresses: metrics.host and broker.embedded.host', async (t) => {
-  t.match(problemsOf(document({ metrics: { host: '0.0.0.0' } })), [
+  t.match(problemsOf(configDocument({ metrics: { host: '0.0.0.0' } })), [
     { path: 'metrics.host', message: /every interface/ },
   ]);
-  t.match(problemsOf(document({ metrics: { host: '203.0.113.7' } })), [{ path: 'metrics.host' }]);
-  t.same(problemsOf(document({ metrics: { host: '192.168.1.20' } })), [], 'a LAN address is fine');
-  t.same(problemsOf(document({ metrics: { enabled: false, host: '0.0.0.0' } })), [], 'disabled: not checked');
+  t.match(problemsOf(configDocument({ metrics: { host: '203.0.113.7' } })), [{ path: 'metrics.host' }]);
+  t.same(problemsOf(configDocument({ metrics: { host: '192.168.1.20' } })), [], 'a LAN address is fine');
+  t.same(
+    problemsOf(configDocument({ metrics: { enabled: false, host: '0.0.0.0' } })),
+    [],
+    'disabled: not checked',
+  );
   t.match(
     problemsOf(
-      document({
+      configDocument({
         mqtt: { url: 'mqtt://127.0.0.1:1884', protocolVersion: 4 },
         broker: { embedded: { enabled: true, host: '::', port: 1884 } },
       }),
@@ -131,14 +107,14 @@ t.test('listen addresses: metrics.host and broker.embedded.host', async (t) => {
 });
 
 t.test('privacy.allowPublicEndpoints lets all of them through', async (t) => {
-  const doc = document({
+  const doc = configDocument({
     mqtt: { url: 'mqtts://broker.example.com:8883' },
     metrics: { host: '0.0.0.0' },
     privacy: { allowPublicEndpoints: true },
   });
   t.same(problemsOf(doc), []);
   t.same(
-    problemsOf(document({ mqtt: { url: 'mqtt://8.8.8.8' } }), {
+    problemsOf(configDocument({ mqtt: { url: 'mqtt://8.8.8.8' } }), {
       INFERGATE_PRIVACY_ALLOW_PUBLIC_ENDPOINTS: 'true',
     }),
     [],
@@ -148,8 +124,10 @@ t.test('privacy.allowPublicEndpoints lets all of them through', async (t) => {
 t.test('check-config exits 78 and lists the egress problem with its path', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'public.json');
-  const doc = document({ mqtt: { url: 'mqtt://8.8.4.4:1883' } });
-  doc.models.m.path = join(packageRoot, 'models', 'atm-risk.onnx');
+  const doc = configDocument({
+    mqtt: { url: 'mqtt://8.8.4.4:1883' },
+    models: { m: { runtime: 'onnx', path: join(packageRoot, 'models', 'atm-risk.onnx') } },
+  });
   writeFileSync(file, JSON.stringify(doc));
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('INFERGATE_')),
@@ -166,16 +144,16 @@ t.test('the broker password from systemd credentials', async (t) => {
   writeFileSync(join(credentials, 'mqtt-password'), 'from-credential\n');
   writeFileSync(join(dir, 'pw'), 'from-file\n');
   const env = { CREDENTIALS_DIRECTORY: credentials };
-  const viaCredential = configFromObject(document(), { env, baseDir: dir });
+  const viaCredential = configFromObject(configDocument(), { env, baseDir: dir });
   t.equal(viaCredential.mqtt.password, 'from-credential');
   t.equal(viaCredential.mqtt.passwordFile, join(credentials, 'mqtt-password'));
   t.notOk(JSON.stringify(viaCredential).includes('from-credential'), 'the password is not serialised');
-  const explicit = configFromObject(document({ mqtt: { passwordFile: 'pw' } }), { env, baseDir: dir });
+  const explicit = configFromObject(configDocument({ mqtt: { passwordFile: 'pw' } }), { env, baseDir: dir });
   t.equal(explicit.mqtt.password, 'from-file', 'an explicit passwordFile wins');
-  t.equal(configFromObject(document(), { env: {} }).mqtt.password, null, 'no credentials: no password');
+  t.equal(configFromObject(configDocument(), { env: {} }).mqtt.password, null, 'no credentials: no password');
   const empty = join(dir, 'empty');
   mkdirSync(empty);
-  t.equal(configFromObject(document(), { env: { CREDENTIALS_DIRECTORY: empty } }).mqtt.password, null);
+  t.equal(configFromObject(configDocument(), { env: { CREDENTIALS_DIRECTORY: empty } }).mqtt.password, null);
 });
 
 t.test('the gateway-box example loads', async (t) => {

@@ -1,23 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import t from 'tap';
-import { ConfigError } from '../daemon/errors.js';
 import { configFromObject, loadConfig } from '../config/load-config.js';
 import { environmentVariables } from '../config/schema.js';
+import { configProblems } from './helpers/config-problems.js';
+import { packageRoot } from './helpers/gateway-process.js';
 
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const defaultYaml = join(packageRoot, 'config', 'default.yaml');
-
-function problemsOf(fn: () => unknown): { path: string; message: string }[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 t.test('INFERGATE_* variables win over the file', async (t) => {
   const dir = t.testdir({ pw: 'from-file\n' });
@@ -101,7 +90,7 @@ t.test('an empty variable clears an optional key', async (t) => {
 });
 
 t.test('bad values from the environment are reported with the variable name', async (t) => {
-  const problems = problemsOf(() =>
+  const problems = configProblems(() =>
     loadConfig(defaultYaml, {
       env: {
         INFERGATE_MQTT_PROTOCOL_VERSION: '5.0.1',

@@ -4,55 +4,16 @@ import t from 'tap';
 import tap from 'tap';
 import { ConfigError, ErrorCodes, InfergateError } from '../daemon/errors.js';
 import { configFromObject, loadConfig } from '../config/load-config.js';
+import { configDocument, configPipeline } from './helpers/config-document.js';
+import { configProblems, type ConfigProblem } from './helpers/config-problems.js';
+import { thrown } from './helpers/thrown.js';
 
 const noEnv = {};
-
-function problemsOf(fn: () => unknown): { path: string; message: string }[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
-function pipeline(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: 'p',
-    subscribe: 'in/+/ev',
-    publish: 'out/{1}',
-    model: 'm',
-    budgetMs: 200,
-    fallback: 'review',
-    input: { fields: ['a'] },
-    decide: { threshold: { bands: [{ min: 0.5, decision: 'reject' }], otherwise: 'accept' } },
-    ...overrides,
-  };
-}
-
-function document(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    gateway: { id: 'gw-1' },
-    models: { m: { runtime: 'onnx', path: '/m.onnx' } },
-    pipelines: [pipeline()],
-    ...overrides,
-  };
-}
 
 /** Asserts that exactly these problems were reported (order-insensitive), each matched on path and message. */
 function expectProblems(
   t: Pick<typeof tap, 'ok' | 'equal'>,
-  problems: { path: string; message: string }[],
+  problems: ConfigProblem[],
   expected: [string, RegExp][],
 ): void {
   for (const [path, message] of expected) {
@@ -104,7 +65,7 @@ pipelines:
 
 t.test('a file with many mistakes across sections: every one is listed with its path', async (t) => {
   const dir = t.testdir({ 'bad.yaml': BAD_YAML });
-  const error = errorOf(() => loadConfig(join(dir, 'bad.yaml'), { env: noEnv }));
+  const error = thrown(() => loadConfig(join(dir, 'bad.yaml'), { env: noEnv }));
   t.ok(error instanceof ConfigError);
   t.equal((error as ConfigError).code, ErrorCodes.CONFIG_INVALID);
   const problems = [...(error as ConfigError).problems];
@@ -128,14 +89,17 @@ t.test('a file with many mistakes across sections: every one is listed with its 
 });
 
 t.test('the same mistakes in a JSON file', async (t) => {
-  const bad = document({
+  const bad = configDocument({
     mqtt: { protocolVersion: '5', keepaliveSec: 0, tls: { cert: 'c.pem' }, extra: true },
     log: { level: 'verbose' },
-    pipelines: [pipeline({ budgetMs: 0, publish: 'out/+' }), pipeline({ name: 'p', subscribe: 'other/+' })],
+    pipelines: [
+      configPipeline({ budgetMs: 0, publish: 'out/+' }),
+      configPipeline({ name: 'p', subscribe: 'other/+' }),
+    ],
     telemetry: { enabled: true },
   });
   const dir = t.testdir({ 'bad.json': JSON.stringify(bad, null, 2) });
-  const problems = problemsOf(() => loadConfig(join(dir, 'bad.json'), { env: noEnv }));
+  const problems = configProblems(() => loadConfig(join(dir, 'bad.json'), { env: noEnv }));
   expectProblems(t, problems, [
     ['telemetry', /^unknown key$/],
     ['mqtt.keepaliveSec', /between 1 and 3600/],
@@ -150,15 +114,15 @@ t.test('the same mistakes in a JSON file', async (t) => {
 });
 
 t.test('unknown keys are reported at every depth, with their path', async (t) => {
-  const problems = problemsOf(() =>
+  const problems = configProblems(() =>
     configFromObject(
-      document({
+      configDocument({
         gatway: { id: 'x' },
         mqtt: { reconnect: { minMs: 100, maxMS: 200 } },
         broker: { embedded: { enabled: false, bind: '0.0.0.0' } },
         models: { m: { runtime: 'onnx', path: '/m.onnx', thread: 2 } },
         pipelines: [
-          pipeline({
+          configPipeline({
             budget: 1,
             input: { fields: [{ path: 'a', dflt: 1 }], extra: 1 },
             decide: { threshold: { bands: [{ min: 0.5, decision: 'reject', max: 1 }], otherwise: 'accept' } },
@@ -181,7 +145,9 @@ t.test('unknown keys are reported at every depth, with their path', async (t) =>
 });
 
 t.test('required keys', async (t) => {
-  const problems = problemsOf(() => configFromObject({ models: { m: {} }, pipelines: [{}] }, { env: noEnv }));
+  const problems = configProblems(() =>
+    configFromObject({ models: { m: {} }, pipelines: [{}] }, { env: noEnv }),
+  );
   expectProblems(t, problems, [
     ['gateway.id', /is required/],
     ['models.m.runtime', /is required/],
@@ -198,11 +164,11 @@ t.test('required keys', async (t) => {
 });
 
 t.test('input field and decision rule mistakes', async (t) => {
-  const problems = problemsOf(() =>
+  const problems = configProblems(() =>
     configFromObject(
-      document({
+      configDocument({
         pipelines: [
-          pipeline({
+          configPipeline({
             input: {
               fields: [
                 '',
@@ -224,19 +190,19 @@ t.test('input field and decision rule mistakes', async (t) => {
               },
             },
           }),
-          pipeline({
+          configPipeline({
             name: 'q',
             subscribe: 'q/+',
             publish: 'q-out/{1}',
             decide: { threshold: { output: -1, bands: [], otherwise: '' } },
           }),
-          pipeline({
+          configPipeline({
             name: 'r',
             subscribe: 'r/+',
             publish: 'r-out/{1}',
             decide: { argmax: {}, threshold: {} },
           }),
-          pipeline({
+          configPipeline({
             name: 's',
             subscribe: 's/+',
             publish: 's-out/{1}',
@@ -268,21 +234,21 @@ t.test('input field and decision rule mistakes', async (t) => {
 });
 
 t.test('topic checks: filters, templates, response topics, loops', async (t) => {
-  const problems = problemsOf(() =>
+  const problems = configProblems(() =>
     configFromObject(
-      document({
+      configDocument({
         pipelines: [
-          pipeline({ subscribe: '$share//in/+', publish: 'x/{1}' }),
-          pipeline({ name: 'b', subscribe: 'b/+/ev', publish: 'b-out/{1}/{2}' }),
-          pipeline({ name: 'c', subscribe: 'c/#', publish: 'c/{1}/decision' }),
-          pipeline({ name: 'd', subscribe: 'infergate/+/status', publish: 'd-out' }),
-          pipeline({
+          configPipeline({ subscribe: '$share//in/+', publish: 'x/{1}' }),
+          configPipeline({ name: 'b', subscribe: 'b/+/ev', publish: 'b-out/{1}/{2}' }),
+          configPipeline({ name: 'c', subscribe: 'c/#', publish: 'c/{1}/decision' }),
+          configPipeline({ name: 'd', subscribe: 'infergate/+/status', publish: 'd-out' }),
+          configPipeline({
             name: 'e',
             subscribe: 'e/+',
             publish: 'e-out/{1}',
             responseTopics: ['e/#', '$share/g/x', 'a/#/b'],
           }),
-          pipeline({ name: 'f', subscribe: 'e/f', publish: 'f-out' }),
+          configPipeline({ name: 'f', subscribe: 'e/f', publish: 'f-out' }),
         ],
       }),
       { env: noEnv },
@@ -305,12 +271,12 @@ t.test('topic checks: filters, templates, response topics, loops', async (t) => 
 });
 
 t.test('cross-section rules', async (t) => {
-  const problems = problemsOf(() =>
+  const problems = configProblems(() =>
     configFromObject(
-      document({
+      configDocument({
         mqtt: { protocolVersion: 5, reconnect: { minMs: 5000, maxMs: 1000 } },
         broker: { embedded: { enabled: true } },
-        pipelines: [pipeline({ subscribe: '$share/g/in/+/ev' })],
+        pipelines: [configPipeline({ subscribe: '$share/g/in/+/ev' })],
       }),
       { env: noEnv },
     ),
@@ -320,8 +286,10 @@ t.test('cross-section rules', async (t) => {
     ['mqtt.reconnect.minMs', /must not exceed mqtt.reconnect.maxMs/],
     ['pipelines[0].subscribe', /no shared subscriptions/],
   ]);
-  const v4 = problemsOf(() =>
-    configFromObject(document({ mqtt: { protocolVersion: 4, passwordFile: '/dev/null' } }), { env: noEnv }),
+  const v4 = configProblems(() =>
+    configFromObject(configDocument({ mqtt: { protocolVersion: 4, passwordFile: '/dev/null' } }), {
+      env: noEnv,
+    }),
   );
   t.ok(v4.some((p) => p.path === 'mqtt.username' && /3\.1\.1/.test(p.message)));
 });
@@ -330,40 +298,46 @@ t.test(
   'the password file: unreadable or empty is a problem like the others, content never shown',
   async (t) => {
     const dir = t.testdir({ empty: '\n', big: 'x'.repeat(70 * 1024), secret: 'p4ssw0rd' });
-    const missing = problemsOf(() =>
-      configFromObject(document({ mqtt: { username: 'u', passwordFile: 'nope' }, log: { level: 'x' } }), {
-        baseDir: dir,
-        env: noEnv,
-      }),
+    const missing = configProblems(() =>
+      configFromObject(
+        configDocument({ mqtt: { username: 'u', passwordFile: 'nope' }, log: { level: 'x' } }),
+        {
+          baseDir: dir,
+          env: noEnv,
+        },
+      ),
     );
     expectProblems(t, missing, [
       ['mqtt.passwordFile', /cannot read .*nope: no such file/],
       ['log.level', /must be one of/],
     ]);
     t.match(
-      problemsOf(() =>
-        configFromObject(document({ mqtt: { passwordFile: 'empty' } }), { baseDir: dir, env: noEnv }),
+      configProblems(() =>
+        configFromObject(configDocument({ mqtt: { passwordFile: 'empty' } }), { baseDir: dir, env: noEnv }),
       ),
       [{ path: 'mqtt.passwordFile', message: /is empty/ }],
     );
     t.match(
-      problemsOf(() =>
-        configFromObject(document({ mqtt: { passwordFile: 'big' } }), { baseDir: dir, env: noEnv }),
+      configProblems(() =>
+        configFromObject(configDocument({ mqtt: { passwordFile: 'big' } }), { baseDir: dir, env: noEnv }),
       ),
       [{ path: 'mqtt.passwordFile', message: /larger than/ }],
     );
     if (process.getuid?.() !== 0) {
       chmodSync(join(dir, 'secret'), 0o000);
       t.match(
-        problemsOf(() =>
-          configFromObject(document({ mqtt: { passwordFile: 'secret' } }), { baseDir: dir, env: noEnv }),
+        configProblems(() =>
+          configFromObject(configDocument({ mqtt: { passwordFile: 'secret' } }), {
+            baseDir: dir,
+            env: noEnv,
+          }),
         ),
         [{ path: 'mqtt.passwordFile', message: /permission denied/ }],
       );
       chmodSync(join(dir, 'secret'), 0o600);
     }
-    const other = errorOf(() =>
-      configFromObject(document({ mqtt: { passwordFile: 'secret' }, log: { level: 'loud' } }), {
+    const other = thrown(() =>
+      configFromObject(configDocument({ mqtt: { passwordFile: 'secret' }, log: { level: 'loud' } }), {
         baseDir: dir,
         env: noEnv,
       }),
@@ -374,8 +348,8 @@ t.test(
 );
 
 t.test('the URL is never echoed (it may carry credentials)', async (t) => {
-  const problems = problemsOf(() =>
-    configFromObject(document({ mqtt: { url: 'mqtt://admin:hunter2@broker:1883' } }), { env: noEnv }),
+  const problems = configProblems(() =>
+    configFromObject(configDocument({ mqtt: { url: 'mqtt://admin:hunter2@broker:1883' } }), { env: noEnv }),
   );
   t.match(problems, [{ path: 'mqtt.url', message: /must not contain credentials/ }]);
   t.notMatch(JSON.stringify(problems), /hunter2/);
@@ -389,11 +363,11 @@ t.test('the URL is never echoed (it may carry credentials)', async (t) => {
     'unix:///',
     'mqtt://b:1883/path',
   ]) {
-    const found = problemsOf(() => configFromObject(document({ mqtt: { url } }), { env: noEnv }));
+    const found = configProblems(() => configFromObject(configDocument({ mqtt: { url } }), { env: noEnv }));
     t.equal(found[0]?.path, 'mqtt.url', url);
   }
   for (const url of ['mqtt://b', 'mqtts://b:8883', 'unix:///run/mosquitto/mqtt.sock', 'mqtt://[::1]:1883']) {
-    t.doesNotThrow(() => configFromObject(document({ mqtt: { url } }), { env: noEnv }), url);
+    t.doesNotThrow(() => configFromObject(configDocument({ mqtt: { url } }), { env: noEnv }), url);
   }
 });
 
@@ -415,38 +389,38 @@ t.test('files that cannot be read or parsed: InfergateError IG_ERR_CONFIG_READ',
     ['latin1.yaml', /not valid UTF-8/],
     ['folder.yaml', /is a directory/],
   ] as const) {
-    const error = errorOf(() => loadConfig(join(dir, name), { env: noEnv }));
+    const error = thrown(() => loadConfig(join(dir, name), { env: noEnv }));
     t.ok(error instanceof InfergateError && !(error instanceof ConfigError), `${name}: InfergateError`);
     t.match(error, { code: ErrorCodes.CONFIG_READ, retryable: false, message: reason }, name);
     t.match((error as Error).message, join(dir, name), `${name}: message names the file`);
   }
   writeFileSync(join(dir, 'huge.yaml'), '#'.repeat(1024 * 1024 + 1));
   t.match(
-    errorOf(() => loadConfig(join(dir, 'huge.yaml'))),
+    thrown(() => loadConfig(join(dir, 'huge.yaml'))),
     { code: ErrorCodes.CONFIG_READ, message: /larger than/ },
   );
 });
 
 t.test('a document that is not a mapping', async (t) => {
   t.match(
-    problemsOf(() => configFromObject(['a'], { env: noEnv })),
+    configProblems(() => configFromObject(['a'], { env: noEnv })),
     [{ path: '(root)', message: /must be a mapping of sections/ }],
   );
   t.match(
-    problemsOf(() => configFromObject(document({ mqtt: 'mqtt://x' }), { env: noEnv })),
+    configProblems(() => configFromObject(configDocument({ mqtt: 'mqtt://x' }), { env: noEnv })),
     [{ path: 'mqtt', message: /must be a mapping/ }],
   );
   t.match(
-    problemsOf(() => configFromObject(document({ mqtt: { url: { host: 'x' } } }), { env: noEnv })),
+    configProblems(() => configFromObject(configDocument({ mqtt: { url: { host: 'x' } } }), { env: noEnv })),
     [{ path: 'mqtt.url', message: /must be a URL/ }],
   );
   t.match(
-    problemsOf(() => configFromObject(document({ pipelines: { p: {} } }), { env: noEnv })),
+    configProblems(() => configFromObject(configDocument({ pipelines: { p: {} } }), { env: noEnv })),
     [{ path: 'pipelines', message: /must be a list/ }],
   );
   const empty = t.testdir({ 'empty.yaml': '# nothing yet\n' });
   t.match(
-    problemsOf(() => loadConfig(join(empty, 'empty.yaml'), { env: noEnv })),
+    configProblems(() => loadConfig(join(empty, 'empty.yaml'), { env: noEnv })),
     [{ path: 'gateway.id', message: /is required/ }],
   );
 });

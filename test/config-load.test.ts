@@ -1,32 +1,17 @@
 import { copyFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import t from 'tap';
 import { configFromObject, loadConfig } from '../config/load-config.js';
+import { configDocument } from './helpers/config-document.js';
+import { packageRoot } from './helpers/gateway-process.js';
 
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const defaultYaml = join(packageRoot, 'config', 'default.yaml');
 const mosquittoYaml = join(packageRoot, 'config', 'examples', 'mosquitto.yaml');
 const noEnv = {};
 
+/** The model path is relative: these tests check what it resolves against. */
 function minimal(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    gateway: { id: 'gw-1' },
-    models: { m: { runtime: 'onnx', path: 'models/m.onnx' } },
-    pipelines: [
-      {
-        name: 'p',
-        subscribe: 'in/+/ev',
-        publish: 'out/{1}',
-        model: 'm',
-        budgetMs: 200,
-        fallback: 'review',
-        input: { fields: ['a'] },
-        decide: { threshold: { bands: [{ min: 0.5, decision: 'reject' }], otherwise: 'accept' } },
-      },
-    ],
-    ...overrides,
-  };
+  return configDocument({ models: { m: { runtime: 'onnx', path: 'models/m.onnx' } }, ...overrides });
 }
 
 t.test('config/default.yaml loads with its two pipelines', async (t) => {

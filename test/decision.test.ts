@@ -2,15 +2,7 @@ import t from 'tap';
 import type { DecisionRules } from '../config/types.js';
 import { compileDecisionRules } from '../daemon/decision.js';
 import { ConfigError, ErrorCodes, ModelError, type ErrorCode } from '../daemon/errors.js';
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+import { thrown } from './helpers/thrown.js';
 
 function modelErrorCode(fn: () => unknown): ErrorCode | string {
   const error = thrown(fn);

@@ -7,8 +7,7 @@ import t from 'tap';
 import { createEmbeddedBroker } from '../adapters/embedded-broker.js';
 import { createMqttTransport } from '../adapters/mqtt-transport.js';
 import { ConfigError } from '../daemon/errors.js';
-import type { InboundMessage } from '../daemon/ports.js';
-import { memoryLogger, mqttConfig, waitFor } from './helpers/mqtt-fixtures.js';
+import { memoryLogger, mqttConfig, transportRoundTrip, waitFor } from './helpers/mqtt-fixtures.js';
 import { connectProbe } from './helpers/mqtt-probe.js';
 
 const embedded = (port = 0) => ({ enabled: true, host: '127.0.0.1', port });
@@ -89,14 +88,7 @@ t.test('the gateway transport on the embedded broker: 3.1.1 works, 5 fails start
     config: mqttConfig({ url, protocolVersion: 4, clientId: 'gw-v4' }),
     statusTopic: 'infergate/gw-v4/status',
   });
-  t.teardown(() => v4.stop());
-  const received: InboundMessage[] = [];
-  await v4.start(['a/#'], (m) => {
-    received.push(m);
-  });
-  await v4.publish('a/b', 'loop', { qos: 1 });
-  await waitFor(() => received.length === 1, 'own publish back');
-  t.equal(received[0]?.payload.toString(), 'loop');
+  t.equal(await transportRoundTrip(t, v4, 'a/#', 'a/b', 'loop'), 'loop', 'own publish back');
 });
 
 t.test('shared subscriptions are taken literally by aedes: warned', async (t) => {

@@ -21,9 +21,8 @@
 import t, { type Test } from 'tap';
 import { requireMosquitto, startMosquitto, type MosquittoOptions } from './helpers/mosquitto.js';
 import {
-  decisionCollector,
   describeVerdict,
-  sessionClient,
+  startTerminals,
   streamEvents,
   until,
   verdict,
@@ -61,9 +60,7 @@ async function brokerOutage(
   const dir = tempDir(t);
   const config = testConfig({ url: mosquitto.url, gatewayId: `gw-${name}`, stateDir: `${dir}/state` });
   const gateway = await startGateway(t, writeConfig(dir, config));
-  const tag = `${name}-${process.pid}`;
-  const collector = await decisionCollector(t, mosquitto.url, `collector-${tag}`, ['reply/#']);
-  const publisher = await sessionClient(t, mosquitto.url, { clientId: `publisher-${tag}` });
+  const { collector, publisher } = await startTerminals(t, mosquitto.url, name);
 
   const began = performance.now();
   const at = (): string => `${((performance.now() - began) / 1000).toFixed(1)} s`;
@@ -71,7 +68,6 @@ async function brokerOutage(
     count: COUNT,
     rate: RATE,
     idPrefix: name,
-    replyTopic: (i) => `reply/T${i % 7}`,
   });
   await sleep(1000);
   if (fault.backlog) {

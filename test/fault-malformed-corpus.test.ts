@@ -7,19 +7,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
 import { until } from './helpers/fault-stream.js';
-import {
-  atmEvent,
-  packageRoot,
-  publisher,
-  sleep,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
-import mqtt from 'mqtt';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, packageRoot, sleep } from './helpers/gateway-process.js';
 
 const ROUNDS = 20;
 const GATEWAY_ID = 'gw-malformed';
@@ -71,11 +62,6 @@ function rssMiB(pid: number): number {
   return Number(kib[1]) / 1024;
 }
 
-interface Received {
-  topic: string;
-  body: Record<string, unknown>;
-}
-
 t.test('the malformed corpus, 20×: each answered with its code, daemon up, memory back', async (t) => {
   if (!requireMosquitto(t)) return;
   const corpus = readCorpus();
@@ -86,38 +72,19 @@ t.test('the malformed corpus, 20×: each answered with its code, daemon up, memo
     `the README lists every .bin file (${files.length})`,
   );
 
-  // A burst of bad events queues at the broker behind the daemon's receive window; the default of 1000
-  // queued messages per client would drop some of ~1,100 silently.
-  const broker = await startMosquitto({ extraConfig: ['max_queued_messages 10000'] });
-  t.teardown(() => broker.stop());
-  const dir = tempDir(t);
-  const config = testConfig({
-    url: broker.url,
-    gatewayId: GATEWAY_ID,
-    stateDir: `${dir}/state`,
-    // Debug logs every event twice; the test reads none of them and they would only cost time.
-    extra: { log: { level: 'info' }, limits: { maxPayloadBytes: 65536, maxDepth: 32 } },
+  const { gateway, inbox, pub } = await startGatewayFixture(t, {
+    collect: ['atm/+/decision', `infergate/${GATEWAY_ID}/deadletter`],
+    // A burst of bad events queues at the broker behind the daemon's receive window; the default of 1000
+    // queued messages per client would drop some of ~1,100 silently.
+    mosquitto: { extraConfig: ['max_queued_messages 10000'] },
+    config: {
+      gatewayId: GATEWAY_ID,
+      // Debug logs every event twice; the test reads none of them and they would only cost time.
+      extra: { log: { level: 'info' }, limits: { maxPayloadBytes: 65536, maxDepth: 32 } },
+    },
   });
-  const gateway = await startGateway(t, writeConfig(dir, config));
   const pid = gateway.child.pid!;
-
-  const received: Received[] = [];
-  const listener = await mqtt.connectAsync(broker.url, {
-    protocolVersion: 5,
-    clientId: `malformed-listener-${process.pid}`,
-  });
-  t.teardown(() => listener.endAsync(true));
-  listener.on('message', (topic, payload) => {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      body = { unparsable: payload.length };
-    }
-    received.push({ topic, body });
-  });
-  await listener.subscribeAsync(['atm/+/decision', `infergate/${GATEWAY_ID}/deadletter`], { qos: 1 });
-  const pub = await publisher(t, broker.url);
+  const received = inbox.replies;
 
   // Warm-up with valid events, so the baseline includes the JIT, SQLite's cache and the model's buffers.
   const warm = 200;

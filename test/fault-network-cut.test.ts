@@ -9,14 +9,7 @@
 import t from 'tap';
 import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
-import {
-  decisionCollector,
-  describeVerdict,
-  sessionClient,
-  streamEvents,
-  until,
-  verdict,
-} from './helpers/fault-stream.js';
+import { describeVerdict, startTerminals, streamEvents, until, verdict } from './helpers/fault-stream.js';
 import { sleep, startGateway, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
 
 const RATE = 200;
@@ -45,15 +38,12 @@ t.test('link blackholed past the keepalive: detected, reconnected with backoff, 
     },
   };
   const gateway = await startGateway(t, writeConfig(dir, config));
-  const tag = `cut-${process.pid}`;
-  const collector = await decisionCollector(t, broker.url, `collector-${tag}`, ['reply/#']);
-  const publisher = await sessionClient(t, broker.url, { clientId: `publisher-${tag}` });
+  const { collector, publisher } = await startTerminals(t, broker.url, 'cut');
 
   const stream = streamEvents(publisher, {
     count: COUNT,
     rate: RATE,
     idPrefix: 'cut',
-    replyTopic: (i) => `reply/T${i % 7}`,
   });
   await sleep(1500);
   const logsBefore = gateway.logs.length;
@@ -126,15 +116,12 @@ t.test('link stalled for less than the keepalive: nothing noticed, nothing lost'
   const base = testConfig({ url: proxy.url, gatewayId: 'gw-stall', stateDir: `${dir}/state` });
   const config = { ...base, mqtt: { ...(base.mqtt as Record<string, unknown>), keepaliveSec: 5 } };
   const gateway = await startGateway(t, writeConfig(dir, config));
-  const tag = `stall-${process.pid}`;
-  const collector = await decisionCollector(t, broker.url, `collector-${tag}`, ['reply/#']);
-  const publisher = await sessionClient(t, broker.url, { clientId: `publisher-${tag}` });
+  const { collector, publisher } = await startTerminals(t, broker.url, 'stall');
 
   const stream = streamEvents(publisher, {
     count: 600,
     rate: RATE,
     idPrefix: 'stall',
-    replyTopic: (i) => `reply/T${i % 7}`,
   });
   await sleep(1000);
   const logsBefore = gateway.logs.length;

@@ -12,16 +12,9 @@
  */
 import t from 'tap';
 import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
+import { describeVerdict, startTerminals, streamEvents, verdict } from './helpers/fault-stream.js';
 import {
-  decisionCollector,
-  describeVerdict,
-  sessionClient,
-  streamEvents,
-  verdict,
-} from './helpers/fault-stream.js';
-import {
-  atmDecide,
-  atmInput,
+  atmPipeline,
   sleep,
   startGateway,
   tempDir,
@@ -49,19 +42,7 @@ t.test('kill -9 one of three shared-subscription members mid-stream: zero lost, 
       url: broker.url,
       gatewayId,
       stateDir: `${dir}/state`,
-      pipelines: [
-        {
-          name: 'atm-risk',
-          subscribe: '$share/infergate/atm/+/tx',
-          publish: 'atm/{1}/decision',
-          responseTopics: ['reply/#'],
-          model: 'atm-risk',
-          budgetMs: 300,
-          fallback: 'review',
-          input: atmInput,
-          decide: atmDecide,
-        },
-      ],
+      pipelines: [atmPipeline({ subscribe: '$share/infergate/atm/+/tx' })],
       extra: { log: { level: 'info' } },
     });
     configs.set(gatewayId, writeConfig(dir, config));
@@ -73,14 +54,11 @@ t.test('kill -9 one of three shared-subscription members mid-stream: zero lost, 
     t.ok(connected, `${id} connected (client id infergate-${id})`);
   }
 
-  const tag = `share-${process.pid}`;
-  const collector = await decisionCollector(t, broker.url, `collector-${tag}`, ['reply/#']);
-  const publisher = await sessionClient(t, broker.url, { clientId: `publisher-${tag}` });
+  const { collector, publisher } = await startTerminals(t, broker.url, 'share');
   const stream = streamEvents(publisher, {
     count: COUNT,
     rate: RATE,
     idPrefix: 'share',
-    replyTopic: (i) => `reply/T${i % 7}`,
   });
 
   await sleep(2500);

@@ -1,26 +1,11 @@
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  sleep,
-  spawnGateway,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, sleep, spawnGateway } from './helpers/gateway-process.js';
 
 t.test('kill -9 mid-stream, restart: every event answered, one decision per id', async (t) => {
   if (!requireMosquitto(t)) return;
-  const broker = await startMosquitto();
-  t.teardown(() => broker.stop());
-  const dir = tempDir(t);
-  const config = writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state` }));
-  const first = await startGateway(t, config);
-  const inbox = await collector(t, broker.url, ['reply/#']);
-  const pub = await publisher(t, broker.url);
+  const { configFile, gateway: first, inbox, pub } = await startGatewayFixture(t, { collect: ['reply/#'] });
 
   const total = 300;
   const ids: string[] = [];
@@ -38,7 +23,7 @@ t.test('kill -9 mid-stream, restart: every event answered, one decision per id',
     if (i === Math.floor(total / 3)) first.kill('SIGKILL');
     if (i === Math.floor((2 * total) / 3)) {
       await first.exited;
-      const second = spawnGateway(config);
+      const second = spawnGateway(configFile);
       t.teardown(async () => {
         second.kill('SIGKILL');
         await second.exited;

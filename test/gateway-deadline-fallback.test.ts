@@ -1,37 +1,23 @@
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
 import { slowPipelineConfig } from './helpers/slow-pipeline.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  sleep,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, sleep } from './helpers/gateway-process.js';
 
 t.test(
   'a model slower than the budget: the fallback goes out at the deadline, and nothing after it',
   async (t) => {
     if (!requireMosquitto(t)) return;
-    const broker = await startMosquitto();
-    t.teardown(() => broker.stop());
-    const dir = tempDir(t);
-    const slow = await slowPipelineConfig(dir, { budgetMs: 100 });
-    const gateway = await startGateway(
-      t,
-      writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state`, ...slow })),
-    );
+    const { gateway, inbox, pub } = await startGatewayFixture(t, {
+      collect: ['atm/+/decision'],
+      config: (dir) => slowPipelineConfig(dir, { budgetMs: 100 }),
+    });
     const warning = gateway.logs.find(
       (l) => l.msg === 'model p95 latency exceeds the pipeline budget: expect fallback decisions',
     );
     t.ok(warning, 'the start log warns that the model cannot meet the budget');
     t.comment(`slow model warm-up p95: ${String(warning?.p95Ms)} ms`);
 
-    const inbox = await collector(t, broker.url, ['atm/+/decision']);
-    const pub = await publisher(t, broker.url);
     const ids = ['slow-1', 'slow-2', 'slow-3'];
     const lateLogs = () =>
       gateway.logs.filter((l) => l.msg === 'late model result dropped: the fallback was already published')

@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import t from 'tap';
+import { freePort } from './helpers/mosquitto.js';
 import {
   atmEvent,
   collector,
@@ -9,17 +9,6 @@ import {
   testConfig,
   writeConfig,
 } from './helpers/gateway-process.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 t.test('embedded broker: the gateway starts its own aedes and answers over it (MQTT 3.1.1)', async (t) => {
   const port = await freePort();

@@ -1,28 +1,15 @@
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent } from './helpers/gateway-process.js';
 
 t.test(
   'bad events get invalid_input and a dead letter without the payload; the daemon keeps serving',
   async (t) => {
     if (!requireMosquitto(t)) return;
-    const broker = await startMosquitto();
-    t.teardown(() => broker.stop());
-    const dir = tempDir(t);
-    const gateway = await startGateway(
-      t,
-      writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state` })),
-    );
-    const inbox = await collector(t, broker.url, ['atm/+/decision', 'infergate/gw-test/deadletter']);
-    const pub = await publisher(t, broker.url);
+    const { gateway, inbox, pub } = await startGatewayFixture(t, {
+      collect: ['atm/+/decision', 'infergate/gw-test/deadletter'],
+    });
 
     const secret = '4111111111111111';
     const bad: [string, string | Buffer, string][] = [

@@ -1,32 +1,18 @@
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
 import { slowPipelineConfig } from './helpers/slow-pipeline.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  sleep,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, sleep } from './helpers/gateway-process.js';
 
 t.test(
   'overload: events that cannot be served in time are answered overload at once; each id once',
   async (t) => {
     if (!requireMosquitto(t)) return;
-    const broker = await startMosquitto();
-    t.teardown(() => broker.stop());
-    const dir = tempDir(t);
-    // A budget the slow model meets for one event at a time, but not for a burst.
-    const slow = await slowPipelineConfig(dir, { budgetMs: 2500, maxQueue: 2 });
-    await startGateway(
-      t,
-      writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state`, ...slow })),
-    );
-    const inbox = await collector(t, broker.url, ['atm/+/decision']);
-    const pub = await publisher(t, broker.url);
+    const { inbox, pub } = await startGatewayFixture(t, {
+      collect: ['atm/+/decision'],
+      // A budget the slow model meets for one event at a time, but not for a burst.
+      config: (dir) => slowPipelineConfig(dir, { budgetMs: 2500, maxQueue: 2 }),
+    });
 
     const n = 20;
     const sentAt = performance.now();

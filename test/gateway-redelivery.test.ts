@@ -1,27 +1,11 @@
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  sleep,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, sleep } from './helpers/gateway-process.js';
 
 t.test('a redelivered id is answered from the decision log, not inferred again', async (t) => {
   if (!requireMosquitto(t)) return;
-  const broker = await startMosquitto();
-  t.teardown(() => broker.stop());
-  const dir = tempDir(t);
-  const gateway = await startGateway(
-    t,
-    writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state` })),
-  );
-  const inbox = await collector(t, broker.url, ['atm/+/decision']);
-  const pub = await publisher(t, broker.url);
+  const { gateway, inbox, pub } = await startGatewayFixture(t, { collect: ['atm/+/decision'] });
 
   await pub.publishAsync('atm/T1/tx', JSON.stringify(atmEvent('same-id')), { qos: 1 });
   await inbox.waitFor(1);

@@ -1,29 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  sleep,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, sleep } from './helpers/gateway-process.js';
 
 t.test(
   'SIGHUP mid-stream: a changed threshold applies without dropping or doubling an event; an invalid file is refused',
   async (t) => {
     if (!requireMosquitto(t)) return;
-    const broker = await startMosquitto();
-    t.teardown(() => broker.stop());
-    const dir = tempDir(t);
-    const config = testConfig({ url: broker.url, stateDir: `${dir}/state` });
-    const file = writeConfig(dir, config);
-    const gateway = await startGateway(t, file);
-    const inbox = await collector(t, broker.url, ['reply/#']);
-    const pub = await publisher(t, broker.url);
+    const { config, configFile, gateway, inbox, pub } = await startGatewayFixture(t, {
+      collect: ['reply/#'],
+    });
 
     const pipeline = (config.pipelines as Record<string, unknown>[])[0]!;
     // Every score reaches min 0: after the reload every model decision is `reject`.
@@ -41,12 +28,12 @@ t.test(
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < total; i += 1) {
       if (i === 130) {
-        writeFileSync(file, JSON.stringify(everythingRejected));
+        writeFileSync(configFile, JSON.stringify(everythingRejected));
         gateway.kill('SIGHUP');
       }
       if (i === 270) {
         writeFileSync(
-          file,
+          configFile,
           JSON.stringify({ ...everythingRejected, pipelines: [{ ...pipeline, budgetMs: -5 }], surprise: 1 }),
         );
         gateway.kill('SIGHUP');

@@ -1,29 +1,13 @@
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  sleep,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, sleep } from './helpers/gateway-process.js';
 
 t.test(
   'a response topic outside the allowed pattern is refused and the daemon stays connected',
   async (t) => {
     if (!requireMosquitto(t)) return;
-    const broker = await startMosquitto();
-    t.teardown(() => broker.stop());
-    const dir = tempDir(t);
-    const gateway = await startGateway(
-      t,
-      writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state` })),
-    );
-    const inbox = await collector(t, broker.url, ['#']);
-    const pub = await publisher(t, broker.url);
+    const { gateway, inbox, pub } = await startGatewayFixture(t, { collect: ['#'] });
 
     // A wildcard response topic is a protocol violation [MQTT-3.3.2-14]; the broker may pass it on anyway.
     await pub

@@ -1,24 +1,13 @@
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent } from './helpers/gateway-process.js';
 
 t.test('MQTT 5: a decision comes back on the response topic with the correlation data', async (t) => {
   if (!requireMosquitto(t)) return;
-  const broker = await startMosquitto();
-  t.teardown(() => broker.stop());
-  const dir = tempDir(t);
-  await startGateway(t, writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state` })));
-
-  const inbox = await collector(t, broker.url, ['reply/#', 'atm/+/decision', 'infergate/gw-test/status']);
-  const pub = await publisher(t, broker.url);
+  const { inbox, pub } = await startGatewayFixture(t, {
+    collect: ['reply/#', 'atm/+/decision', 'infergate/gw-test/status'],
+  });
   await pub.publishAsync('atm/T1/tx', JSON.stringify(atmEvent('tx-1')), {
     qos: 1,
     properties: { responseTopic: 'reply/T1', correlationData: Buffer.from('corr-1') },
@@ -58,15 +47,11 @@ t.test('MQTT 5: a decision comes back on the response topic with the correlation
 
 t.test('MQTT 3.1.1 against Mosquitto: template output', async (t) => {
   if (!requireMosquitto(t)) return;
-  const broker = await startMosquitto();
-  t.teardown(() => broker.stop());
-  const dir = tempDir(t);
-  await startGateway(
-    t,
-    writeConfig(dir, testConfig({ url: broker.url, protocolVersion: 4, stateDir: `${dir}/state` })),
-  );
-  const inbox = await collector(t, broker.url, ['atm/+/decision'], 4);
-  const pub = await publisher(t, broker.url, 4);
+  // The collector and the publisher speak 3.1.1 too.
+  const { inbox, pub } = await startGatewayFixture(t, {
+    collect: ['atm/+/decision'],
+    config: { protocolVersion: 4 },
+  });
   await pub.publishAsync('atm/T2/tx', JSON.stringify(atmEvent('v4-1')), { qos: 1 });
   const [reply] = await inbox.waitFor(1);
   t.equal(reply?.topic, 'atm/T2/decision');

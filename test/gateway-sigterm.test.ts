@@ -1,25 +1,13 @@
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  sleep,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, sleep, startGateway } from './helpers/gateway-process.js';
 
 t.test('SIGTERM drains in-flight events, publishes offline and exits 0 within 5 s', async (t) => {
   if (!requireMosquitto(t)) return;
-  const broker = await startMosquitto();
-  t.teardown(() => broker.stop());
-  const dir = tempDir(t);
-  const configFile = writeConfig(dir, testConfig({ url: broker.url, stateDir: `${dir}/state` }));
-  const gateway = await startGateway(t, configFile);
-  const inbox = await collector(t, broker.url, ['reply/#', 'infergate/gw-test/status']);
-  const pub = await publisher(t, broker.url);
+  const { configFile, gateway, inbox, pub } = await startGatewayFixture(t, {
+    collect: ['reply/#', 'infergate/gw-test/status'],
+  });
 
   const n = 50;
   await Promise.all(

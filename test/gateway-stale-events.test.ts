@@ -1,35 +1,18 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { writeSlowModel } from '../tools/test-models.js';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import {
-  atmDecide,
-  atmEvent,
-  atmInput,
-  collector,
-  publisher,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, atmPipeline } from './helpers/gateway-process.js';
 
 t.test(
   'an event older than maxEventAgeMs by its own timestamp is answered expired, not inferred',
   async (t) => {
     if (!requireMosquitto(t)) return;
-    const broker = await startMosquitto();
-    t.teardown(() => broker.stop());
-    const dir = tempDir(t);
-    const base = testConfig({ url: broker.url, stateDir: `${dir}/state` });
-    const pipeline = {
-      ...(base.pipelines as Record<string, unknown>[])[0]!,
-      timestampField: 'ts',
-      maxEventAgeMs: 60_000,
-    };
-    await startGateway(t, writeConfig(dir, { ...base, pipelines: [pipeline] }));
-    const inbox = await collector(t, broker.url, ['atm/+/decision']);
-    const pub = await publisher(t, broker.url);
+    const { inbox, pub } = await startGatewayFixture(t, {
+      collect: ['atm/+/decision'],
+      config: { pipelines: [atmPipeline({ timestampField: 'ts', maxEventAgeMs: 60_000 })] },
+    });
 
     const now = Date.now();
     await pub.publishAsync('atm/T1/tx', JSON.stringify(atmEvent('old', { ts: now - 10 * 60_000 })), {
@@ -56,35 +39,20 @@ t.test(
   'MQTT 5 Message Expiry shortens the deadline: no answer is worth more than the request lives',
   async (t) => {
     if (!requireMosquitto(t)) return;
-    const broker = await startMosquitto();
-    t.teardown(() => broker.stop());
-    const dir = tempDir(t);
-    const model = join(dir, 'slow.onnx');
-    // About 1.5 s per run on a quiet 2-core box: longer than the 1 s the request lives.
-    await writeSlowModel(model, { inputs: 13, outputs: 1, chainLength: 4000 });
-    const config = testConfig({
-      url: broker.url,
-      stateDir: `${dir}/state`,
-      models: { slow: { runtime: 'onnx', path: model, threads: 1 } },
-      pipelines: [
-        {
-          name: 'atm-risk',
-          subscribe: 'atm/+/tx',
-          publish: 'atm/{1}/decision',
-          responseTopics: ['reply/#'],
-          model: 'slow',
-          budgetMs: 20_000,
-          maxEventAgeMs: 60_000,
-          fallback: 'review',
-          input: atmInput,
-          decide: atmDecide,
-        },
-      ],
+    const { inbox, pub } = await startGatewayFixture(t, {
+      collect: ['atm/+/decision'],
+      config: async (dir) => {
+        const model = join(dir, 'slow.onnx');
+        // About 1.5 s per run on a quiet 2-core box: longer than the 1 s the request lives.
+        await writeSlowModel(model, { inputs: 13, outputs: 1, chainLength: 4000 });
+        return {
+          models: { slow: { runtime: 'onnx', path: model, threads: 1 } },
+          pipelines: [atmPipeline({ model: 'slow', budgetMs: 20_000, maxEventAgeMs: 60_000 })],
+        };
+      },
+      // Warming up a model this slow takes a few runs.
+      spawn: { readyTimeoutMs: 90_000 },
     });
-    // Warming up a model this slow takes a few runs.
-    await startGateway(t, writeConfig(dir, config), {}, { readyTimeoutMs: 90_000 });
-    const inbox = await collector(t, broker.url, ['atm/+/decision']);
-    const pub = await publisher(t, broker.url);
     const sentAt = performance.now();
     await pub.publishAsync('atm/T1/tx', JSON.stringify(atmEvent('short-lived')), {
       qos: 1,

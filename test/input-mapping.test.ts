@@ -3,21 +3,9 @@ import { createJsonDecoder } from '../adapters/json-decoder.js';
 import type { InputMapping } from '../config/types.js';
 import { ConfigError, ErrorCodes, InputError, ModelError } from '../daemon/errors.js';
 import { assertModelWidth, compileInputMapping } from '../daemon/input-mapping.js';
+import { thrown } from './helpers/thrown.js';
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
-function inputError(fn: () => unknown): InputError {
-  const error = thrown(fn);
-  if (!(error instanceof InputError)) throw new Error(`expected an InputError, got ${String(error)}`);
-  return error;
-}
+const inputError = (fn: () => unknown): InputError => thrown(fn, InputError);
 
 const num = (path: string, fallback: number | null = null) =>
   ({ kind: 'number', path, default: fallback }) as const;

@@ -4,26 +4,14 @@ import t from 'tap';
 import { createJsonDecoder, MAX_SUPPORTED_DEPTH } from '../adapters/json-decoder.js';
 import type { InputLimits } from '../config/types.js';
 import { ConfigError, ErrorCodes, InputError, type ErrorCode } from '../daemon/errors.js';
+import { thrown } from './helpers/thrown.js';
 
 /** The shipped defaults (config/schema.ts); the fixture corpus is written against them. */
 const DEFAULT_LIMITS: InputLimits = { maxPayloadBytes: 65536, maxDepth: 32 };
 
 const FIXTURE_DIR = fileURLToPath(new URL('../../test/fixtures/malformed/', import.meta.url));
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
-function inputError(fn: () => unknown): InputError {
-  const error = thrown(fn);
-  if (!(error instanceof InputError)) throw new Error(`expected an InputError, got ${String(error)}`);
-  return error;
-}
+const inputError = (fn: () => unknown): InputError => thrown(fn, InputError);
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 const bytes = (...parts: (string | number[])[]) =>

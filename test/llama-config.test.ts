@@ -2,12 +2,13 @@
  * Config for LLM pipelines (no model needed): `runtime: llama` models with their `llama` settings, and
  * pipelines with a `prompt` instead of an `input` mapping.
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import t from 'tap';
 import { configFromObject, loadConfig } from '../config/load-config.js';
 import { reasonMaxChars } from '../config/prompt-config.js';
-import { ConfigError } from '../daemon/errors.js';
+import { configPipeline } from './helpers/config-document.js';
+import { configProblems, type ConfigProblem } from './helpers/config-problems.js';
+import { packageRoot } from './helpers/gateway-process.js';
 
 const noEnv = {};
 
@@ -31,19 +32,8 @@ function llmPipeline(overrides: Record<string, unknown> = {}): Record<string, un
   };
 }
 
-function onnxPipeline(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: 'risk',
-    subscribe: 'atm/+/tx',
-    publish: 'atm/{1}/out',
-    model: 'onnx',
-    budgetMs: 300,
-    fallback: 'review',
-    input: { fields: ['a'] },
-    decide: { threshold: { bands: [{ min: 0.5, decision: 'reject' }], otherwise: 'accept' } },
-    ...overrides,
-  };
-}
+const onnxPipeline = (overrides: Record<string, unknown> = {}) =>
+  configPipeline({ model: 'onnx', ...overrides });
 
 function document(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -57,14 +47,8 @@ function document(overrides: Record<string, unknown> = {}): Record<string, unkno
   };
 }
 
-function problemsOf(doc: Record<string, unknown>): { path: string; message: string }[] {
-  try {
-    configFromObject(doc, { env: noEnv });
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
+function problemsOf(doc: Record<string, unknown>): ConfigProblem[] {
+  return configProblems(() => configFromObject(doc, { env: noEnv }));
 }
 
 t.test('defaults: a llama model and a prompt pipeline', async (t) => {
@@ -261,8 +245,7 @@ t.test('the generate answer budget', async (t) => {
 });
 
 t.test('config/examples/llm-r1.yaml is valid', async (t) => {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const config = loadConfig(join(root, 'config', 'examples', 'llm-r1.yaml'), { env: noEnv });
+  const config = loadConfig(join(packageRoot, 'config', 'examples', 'llm-r1.yaml'), { env: noEnv });
   t.equal(config.models.r1!.llama!.device, 'cpu');
   t.equal(config.models.r1!.threads, 2);
   t.same(config.pipelines[0]!.prompt!.labels, ['accept', 'review', 'decline']);

@@ -3,12 +3,13 @@
  * tiny GGUF model (random weights, R1 tokenizer and chat template) loaded by node-llama-cpp on the CPU.
  */
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import { collector, publisher, sleep, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { sleep } from './helpers/gateway-process.js';
 import {
   TRIAGE_LABELS,
   llmModelEntry,
-  startLlmGateway,
+  llmStartup,
   tinyGguf,
   triageEvent,
   triagePipeline,
@@ -16,17 +17,15 @@ import {
 
 t.test('classify: a label distribution per event, the system prefix evaluated once', async (t) => {
   if (!requireMosquitto(t)) return;
-  const broker = await startMosquitto();
-  t.teardown(() => broker.stop());
   const model = await tinyGguf();
-  const dir = tempDir(t);
-  const config = testConfig({
-    url: broker.url,
-    stateDir: `${dir}/state`,
-    models: { llm: { ...llmModelEntry(model.path), sha256: model.sha256 } },
-    pipelines: [triagePipeline({ prompt: { maxPromptTokens: 80 } })],
+  const { gateway, inbox, pub } = await startGatewayFixture(t, {
+    collect: ['tx/+/out'],
+    config: {
+      models: { llm: { ...llmModelEntry(model.path), sha256: model.sha256 } },
+      pipelines: [triagePipeline({ prompt: { maxPromptTokens: 80 } })],
+    },
+    spawn: llmStartup,
   });
-  const gateway = await startLlmGateway(t, writeConfig(dir, config));
   const loaded = gateway.logs.find((line) => line.msg === 'model loaded')!;
   t.equal(loaded.chatTemplate, 'DeepSeek', 'the R1 chat template is recognised');
   t.equal(loaded.thinking, 'disabled', 'R1 thinking is disabled by a prefilled empty thought');
@@ -34,8 +33,6 @@ t.test('classify: a label distribution per event, the system prefix evaluated on
   t.equal(loaded.primedTokens, prefixTokens * 2, 'the prefix was evaluated once per sequence (2), at load');
   const readyAt = gateway.logs.length;
 
-  const inbox = await collector(t, broker.url, ['tx/+/out']);
-  const pub = await publisher(t, broker.url);
   const events = 8;
   for (let i = 0; i < events; i += 1) {
     const event = triageEvent(`tx-${i}`, { amount: 10 + i * 137.25, hour: i * 3, cardPresent: i % 2 === 0 });

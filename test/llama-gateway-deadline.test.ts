@@ -3,11 +3,11 @@
  * deadline, and the generation is stopped there instead of running on for nobody.
  */
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import { collector, publisher, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
 import {
   llmModelEntry,
-  startLlmGateway,
+  llmStartup,
   tinyGguf,
   triageEvent,
   triagePipeline,
@@ -20,18 +20,16 @@ t.test(
   'generate: a deadline shorter than the model yields the fallback on time; generation is cancelled',
   async (t) => {
     if (!requireMosquitto(t)) return;
-    const broker = await startMosquitto();
-    t.teardown(() => broker.stop());
     const model = await tinyGguf();
-    const dir = tempDir(t);
     const budgetMs = 40;
-    const config = testConfig({
-      url: broker.url,
-      stateDir: `${dir}/state`,
-      models: { llm: llmModelEntry(model.path, { contextSize: 1024 }) },
-      pipelines: [triagePipeline({ budgetMs, prompt: { mode: 'generate', maxAnswerTokens: 400 } })],
+    const { gateway, inbox, pub } = await startGatewayFixture(t, {
+      collect: ['tx/+/out'],
+      config: {
+        models: { llm: llmModelEntry(model.path, { contextSize: 1024 }) },
+        pipelines: [triagePipeline({ budgetMs, prompt: { mode: 'generate', maxAnswerTokens: 400 } })],
+      },
+      spawn: llmStartup,
     });
-    const gateway = await startLlmGateway(t, writeConfig(dir, config));
     // The warm-up's typical event fills every placeholder with 12345; the test sends that event, so the model
     // does exactly what it did at start (greedy decoding): a long answer, far over the budget.
     const loaded = gateway.logs.find((line) => line.msg === 'model loaded')!;
@@ -46,8 +44,6 @@ t.test(
       'the start log says the budget cannot be met',
     );
     const readyAt = gateway.logs.length;
-    const inbox = await collector(t, broker.url, ['tx/+/out']);
-    const pub = await publisher(t, broker.url);
     const ids = ['g-1', 'g-2', 'g-3'];
     for (const [i, id] of ids.entries()) {
       await pub.publishAsync(`tx/T${i}/in`, JSON.stringify(sampleEvent(id)), { qos: 1 });

@@ -4,17 +4,9 @@
  * reconnect counted); the stats message carries the same numbers.
  */
 import t from 'tap';
-import { requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
-import {
-  atmEvent,
-  collector,
-  publisher,
-  sleep,
-  startGateway,
-  tempDir,
-  testConfig,
-  writeConfig,
-} from './helpers/gateway-process.js';
+import { requireMosquitto } from './helpers/mosquitto.js';
+import { startGatewayFixture } from './helpers/gateway-fixture.js';
+import { atmEvent, sleep } from './helpers/gateway-process.js';
 
 const VALID = 25;
 const INVALID = 3;
@@ -37,18 +29,10 @@ async function until(condition: () => Promise<boolean>, what: string, timeoutMs 
 
 t.test('counters and histograms match N; /readyz follows the broker; stats on their own topic', async (t) => {
   if (!requireMosquitto(t)) return;
-  const broker = await startMosquitto();
-  t.teardown(() => broker.stop());
-  const dir = tempDir(t);
-  const configFile = writeConfig(
-    dir,
-    testConfig({
-      url: broker.url,
-      stateDir: `${dir}/state`,
-      extra: { metrics: { enabled: true, host: '127.0.0.1', port: 0, statusIntervalSec: 1 } },
-    }),
-  );
-  const gateway = await startGateway(t, configFile);
+  const { broker, gateway, inbox, pub } = await startGatewayFixture(t, {
+    collect: ['atm/+/decision', 'infergate/gw-test/+'],
+    config: { extra: { metrics: { enabled: true, host: '127.0.0.1', port: 0, statusIntervalSec: 1 } } },
+  });
   const listening = gateway.logs.find((line) => line.msg === 'metrics listening')!;
   const base = `http://127.0.0.1:${listening.port as number}`;
   const scrape = async () => (await fetch(`${base}/metrics`)).text();
@@ -56,8 +40,6 @@ t.test('counters and histograms match N; /readyz follows the broker; stats on th
   t.equal((await fetch(`${base}/healthz`)).status, 200, '/healthz');
   t.equal((await fetch(`${base}/readyz`)).status, 200, '/readyz while serving');
 
-  const inbox = await collector(t, broker.url, ['atm/+/decision', 'infergate/gw-test/+']);
-  const pub = await publisher(t, broker.url);
   for (let i = 0; i < VALID; i++) {
     await pub.publishAsync('atm/M1/tx', JSON.stringify(atmEvent(`m-${i}`)), { qos: 1 });
   }

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import t, { type Test } from 'tap';
 import { createMqttTransport } from '../adapters/mqtt-transport.js';
-import type { InboundMessage } from '../daemon/ports.js';
-import { memoryLogger, mqttConfig, waitFor } from './helpers/mqtt-fixtures.js';
+import { memoryLogger, mqttConfig, transportRoundTrip, waitFor } from './helpers/mqtt-fixtures.js';
 import { freePort, requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
 import { makePki, requireOpenssl } from './helpers/tls-certs.js';
 import {
@@ -67,14 +66,7 @@ if (requireMosquitto(t) && requireOpenssl(t)) {
       config: mqttConfig({ url, ...auth, tls: tlsConfig }),
       statusTopic: 'infergate/tls/status',
     });
-    t.teardown(() => transport.stop());
-    const received: InboundMessage[] = [];
-    await transport.start(['tls/in'], (m) => {
-      received.push(m);
-    });
-    await transport.publish('tls/in', 'hello', { qos: 1 });
-    await waitFor(() => received.length === 1, 'the message back');
-    t.equal(received[0]?.payload.toString(), 'hello');
+    t.equal(await transportRoundTrip(t, transport, 'tls/in', 'tls/in', 'hello'), 'hello');
   };
 
   t.test('server-auth TLS: the broker certificate is verified against mqtt.tls.ca', async (t) => {

@@ -4,25 +4,19 @@
  */
 import t from 'tap';
 import { createMqttTransport } from '../adapters/mqtt-transport.js';
-import { ConfigError } from '../daemon/errors.js';
 import type { MqttConfig } from '../config/types.js';
+import { configProblems } from './helpers/config-problems.js';
 import { memoryLogger, mqttConfig } from './helpers/mqtt-fixtures.js';
 
 const logger = memoryLogger().logger;
 const statusTopic = 'infergate/config/status';
 
+/** The paths of the problems the factory reports. */
 function problemsOf(overrides: Partial<MqttConfig>, status = statusTopic): string[] {
-  try {
-    createMqttTransport({
-      logger,
-      config: mqttConfig({ url: 'mqtt://127.0.0.1:1', ...overrides }),
-      statusTopic: status,
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.map((p) => p.path);
-    throw error;
-  }
-  return [];
+  const config = mqttConfig({ url: 'mqtt://127.0.0.1:1', ...overrides });
+  return configProblems(() => createMqttTransport({ logger, config, statusTopic: status })).map(
+    (p) => p.path,
+  );
 }
 
 t.test('accepted URLs', async (t) => {

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { createMqttTransport } from '../adapters/mqtt-transport.js';
-import type { InboundMessage } from '../daemon/ports.js';
-import { memoryLogger, mqttConfig, waitFor } from './helpers/mqtt-fixtures.js';
+import { memoryLogger, mqttConfig, transportRoundTrip, waitFor } from './helpers/mqtt-fixtures.js';
 import { freePort, requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
 
 function openssl(args: string[], cwd: string): void {
@@ -91,14 +90,7 @@ if (requireMosquitto(t)) {
         config: mqttConfig({ url, clientId: 'tls-ok', tls: { ...noTls, ca: files.ca } }),
         statusTopic: 'infergate/tls-ok/status',
       });
-      t.teardown(() => transport.stop());
-      const received: InboundMessage[] = [];
-      await transport.start(['tls/in'], (m) => {
-        received.push(m);
-      });
-      await transport.publish('tls/in', 'over tls', { qos: 1 });
-      await waitFor(() => received.length === 1, 'the message back');
-      t.equal(received[0]?.payload.toString(), 'over tls');
+      t.equal(await transportRoundTrip(t, transport, 'tls/in', 'tls/in', 'over tls'), 'over tls');
     });
 
     t.test('without the CA: the certificate error is logged with its code, and retried', async (t) => {

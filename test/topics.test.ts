@@ -13,15 +13,7 @@ import {
   validateTopicTemplate,
   wildcardCount,
 } from '../daemon/topics.js';
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+import { thrown } from './helpers/thrown.js';
 
 t.test('validateSubscriptionFilter accepts the filters of §4.7', async (t) => {
   for (const filter of [

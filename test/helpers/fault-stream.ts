@@ -5,7 +5,7 @@
  * so a broker restart or a cut link queues for them instead of dropping what they missed.
  */
 import mqtt, { UniqueMessageIdProvider, type MqttClient } from 'mqtt';
-import { atmEvent, sleep } from './gateway-process.js';
+import { atmEvent, messageBody, sleep } from './gateway-process.js';
 
 export interface SessionClientOptions {
   clientId: string;
@@ -79,12 +79,7 @@ export async function decisionCollector(
   const decisions: Decision[] = [];
   const byId = new Map<string, Decision[]>();
   client.on('message', (topic, payload, packet) => {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      body = { raw: payload.toString('utf8') };
-    }
+    const body = messageBody(payload);
     const id = String(body.id);
     const decision: Decision = {
       topic,
@@ -123,6 +118,21 @@ export async function decisionCollector(
   };
 }
 
+/**
+ * The terminal side of one fault test: a collector of the decisions on `reply/#` and a publisher, each on a
+ * persistent session whose client id carries `name` and this process's pid (unique across parallel tests).
+ */
+export async function startTerminals(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  url: string,
+  name: string,
+): Promise<{ collector: DecisionCollector; publisher: MqttClient }> {
+  const tag = `${name}-${process.pid}`;
+  const collector = await decisionCollector(t, url, `collector-${tag}`, ['reply/#']);
+  const publisher = await sessionClient(t, url, { clientId: `publisher-${tag}` });
+  return { collector, publisher };
+}
+
 export interface EventStream {
   /** Ids in publish order. */
   readonly ids: string[];
@@ -140,8 +150,8 @@ export interface StreamOptions {
   /** Events per second, open loop: event i is due at start + i/rate whatever the broker or gateway do. */
   rate: number;
   idPrefix: string;
-  /** Response topic for event i; decisions then go there with the id as Correlation Data. */
-  replyTopic: (i: number) => string;
+  /** Response topic for event i; decisions then go there with the id as Correlation Data. Default `reply/T<n>`. */
+  replyTopic?: (i: number) => string;
   /** Terminals the events are spread over (`atm/T<n>/tx`). */
   terminals?: number;
   messageExpirySec?: number;
@@ -172,7 +182,7 @@ export function streamEvents(client: MqttClient, options: StreamOptions): EventS
         {
           qos: 1,
           properties: {
-            responseTopic: options.replyTopic(i),
+            responseTopic: options.replyTopic?.(i) ?? `reply/T${i % terminals}`,
             correlationData: Buffer.from(id),
             ...(options.messageExpirySec !== undefined
               ? { messageExpiryInterval: options.messageExpirySec }

@@ -51,6 +51,22 @@ export function atmEvent(id: string, overrides: Record<string, unknown> = {}): R
   };
 }
 
+/** The atm-risk pipeline entry of `testConfig`: `atm/+/tx` → `atm/{1}/decision`, replies on `reply/#`. */
+export function atmPipeline(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'atm-risk',
+    subscribe: 'atm/+/tx',
+    publish: 'atm/{1}/decision',
+    responseTopics: ['reply/#'],
+    model: 'atm-risk',
+    budgetMs: 300,
+    fallback: 'review',
+    input: atmInput,
+    decide: atmDecide,
+    ...overrides,
+  };
+}
+
 export interface TestConfigOptions {
   url: string;
   protocolVersion?: 4 | 5;
@@ -85,19 +101,7 @@ export function testConfig(options: TestConfigOptions): Record<string, unknown> 
     // Tests run gateways side by side: each metrics endpoint takes a free port.
     metrics: { port: 0 },
     models: options.models ?? { 'atm-risk': { runtime: 'onnx', path: sampleModel('atm-risk'), threads: 1 } },
-    pipelines: options.pipelines ?? [
-      {
-        name: 'atm-risk',
-        subscribe: 'atm/+/tx',
-        publish: 'atm/{1}/decision',
-        responseTopics: ['reply/#'],
-        model: 'atm-risk',
-        budgetMs: 300,
-        fallback: 'review',
-        input: atmInput,
-        decide: atmDecide,
-      },
-    ],
+    pipelines: options.pipelines ?? [atmPipeline()],
     ...options.extra,
   };
 }
@@ -237,17 +241,31 @@ export interface Reply {
   at: number;
 }
 
+/** A message as JSON; one that is not (the status topic's `online`) as `{ raw: text }`. */
+export function messageBody(payload: Buffer): Record<string, unknown> {
+  const text = payload.toString('utf8');
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { raw: text };
+  }
+}
+
+export interface Collector {
+  client: mqtt.MqttClient;
+  /** Everything received so far, in arrival order. */
+  replies: Reply[];
+  /** Resolves with `replies` once there are `n` of them, or after `timeoutMs` with fewer. */
+  waitFor(n: number, timeoutMs?: number): Promise<Reply[]>;
+}
+
 /** A plain MQTT.js client collecting everything on `filters`. */
 export async function collector(
   t: { teardown(fn: () => void | Promise<void>): void },
   url: string,
   filters: string[],
   protocolVersion: 4 | 5 = 5,
-): Promise<{
-  client: mqtt.MqttClient;
-  replies: Reply[];
-  waitFor(n: number, timeoutMs?: number): Promise<Reply[]>;
-}> {
+): Promise<Collector> {
   const client = await mqtt.connectAsync(url, {
     protocolVersion,
     clientId: `collector-${process.pid}-${Math.random().toString(16).slice(2)}`,
@@ -256,12 +274,7 @@ export async function collector(
   t.teardown(() => client.endAsync(true));
   const replies: Reply[] = [];
   client.on('message', (topic, payload, packet) => {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      body = { raw: payload.toString('utf8') };
-    }
+    const body = messageBody(payload);
     const correlation = packet.properties?.correlationData?.toString('utf8');
     replies.push({ topic, body, correlation, at: performance.now() });
   });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LlamaModelConfig, ModelConfig, PromptConfig } from '../../config/types.js';
 import { writeGgufTestModel } from '../../tools/gguf-test-model.js';
-import { spawnGateway, type GatewayProcess } from './gateway-process.js';
+import type { SpawnOptions } from './gateway-process.js';
 
 export interface TinyGguf {
   path: string;
@@ -82,15 +82,4 @@ export function llmModelEntry(path: string, llama: Record<string, unknown> = {})
 }
 
 /** Start-up includes the llama runtime, the model and its warm-up: allow more than the ONNX tests do. */
-export async function startLlmGateway(
-  t: { teardown(fn: () => void | Promise<void>): void },
-  configFile: string,
-): Promise<GatewayProcess> {
-  const gateway = spawnGateway(configFile);
-  t.teardown(async () => {
-    gateway.kill('SIGKILL');
-    await gateway.exited;
-  });
-  await gateway.waitForLog((line) => line.msg === 'gateway ready', 40_000);
-  return gateway;
-}
+export const llmStartup: SpawnOptions = { readyTimeoutMs: 40_000 };

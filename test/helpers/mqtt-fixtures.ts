@@ -4,7 +4,7 @@
  */
 import pino from 'pino';
 import type { MqttConfig } from '../../config/types.js';
-import type { Logger } from '../../daemon/ports.js';
+import type { InboundMessage, Logger, MqttTransport } from '../../daemon/ports.js';
 
 /** Fast timings: reconnect within 50–400 ms, CONNACK within 2 s. */
 export function mqttConfig(overrides: Partial<MqttConfig> & Pick<MqttConfig, 'url'>): MqttConfig {
@@ -68,4 +68,25 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await delay(20);
   }
+}
+
+/**
+ * Starts `transport` subscribed to `filter`, publishes `payload` (QoS 1) to `topic` and resolves with the
+ * first payload it receives back: proof that the connection carries messages both ways. Stopped at teardown.
+ */
+export async function transportRoundTrip(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  transport: MqttTransport,
+  filter: string,
+  topic: string,
+  payload: string,
+): Promise<string | undefined> {
+  t.teardown(() => transport.stop());
+  const received: InboundMessage[] = [];
+  await transport.start([filter], (m) => {
+    received.push(m);
+  });
+  await transport.publish(topic, payload, { qos: 1 });
+  await waitFor(() => received.length === 1, 'the message back');
+  return received[0]?.payload.toString();
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { writeSlowModel } from '../../tools/test-models.js';
-import { atmDecide, atmInput } from './gateway-process.js';
+import { atmPipeline } from './gateway-process.js';
 
 /**
  * Writes a real ONNX model that takes far longer than the budget on this class of machine (a chain of
@@ -15,19 +15,6 @@ export async function slowPipelineConfig(
   await writeSlowModel(path, { inputs: 13, outputs: 1, chainLength: 800 });
   return {
     models: { slow: { runtime: 'onnx', path, threads: 1, maxBatch: 1 } },
-    pipelines: [
-      {
-        name: 'atm-risk',
-        subscribe: 'atm/+/tx',
-        publish: 'atm/{1}/decision',
-        responseTopics: ['reply/#'],
-        model: 'slow',
-        budgetMs: 100,
-        fallback: 'review',
-        input: atmInput,
-        decide: atmDecide,
-        ...pipeline,
-      },
-    ],
+    pipelines: [atmPipeline({ model: 'slow', budgetMs: 100, ...pipeline })],
   };
 }
