@@ -1,7 +1,7 @@
 /**
  * ONNX model runner (onnxruntime-node, CPU). `session.run()` blocks its calling thread, so every session
  * lives on a worker thread (adapters/onnx-worker-pool.ts) and the main thread only moves buffers; it never
- * imports onnxruntime at all.
+ * imports onnxruntime at all. Models given the same pool share its threads.
  *
  * The file is read and hashed once; the workers build their sessions from those verified bytes (also on a
  * respawn), so what runs is exactly what was checked against `sha256`, even if the file changes later.
@@ -13,7 +13,7 @@ import type { Logger, ModelInfo, ModelInput, ModelResult, ModelRunner } from '..
 import type { ModelConfig } from '../config/types.js';
 import { SHA_PREFIX, readModelCardLabels, readVerifiedModelFile } from './model-file.js';
 import { onnxRunLayout, type OnnxRunLayout } from './onnx-run-layout.js';
-import { OnnxWorkerPool } from './onnx-worker-pool.js';
+import { OnnxWorkerPool, type PooledModel } from './onnx-worker-pool.js';
 
 const MAX_WORKERS = 64;
 const MAX_THREADS = 64;
@@ -27,13 +27,17 @@ const QUEUE_PER_WORKER = 4;
 export interface OnnxModelDeps {
   logger: Logger;
   model: ModelConfig;
+  /** Worker threads shared with other ONNX models; without one the model gets threads of its own. */
+  pool?: OnnxWorkerPool;
 }
 
 /** Validates the config slice (ConfigError if invalid) and does no I/O; `load()` does that. */
 export function createOnnxModel(deps: OnnxModelDeps): ModelRunner {
   const problems = checkConfig(deps.model);
   if (problems.length > 0) throw new ConfigError(problems);
-  return new OnnxModel(deps.logger.child({ component: 'onnx-model', model: deps.model.name }), deps.model);
+  const logger = deps.logger.child({ component: 'onnx-model', model: deps.model.name });
+  const pool = deps.pool ?? new OnnxWorkerPool({ name: deps.model.name, logger });
+  return new OnnxModel(logger, deps.model, pool);
 }
 
 function checkConfig(model: ModelConfig): ConfigProblem[] {
@@ -67,13 +71,14 @@ class OnnxModel implements ModelRunner {
   private state: 'new' | 'loading' | 'ready' | 'disposed' = 'new';
   private loaded: ModelInfo | null = null;
   private layout: OnnxRunLayout | null = null;
-  private pool: OnnxWorkerPool | null = null;
+  private pooled: PooledModel | null = null;
   private loading: Promise<ModelInfo> | null = null;
   private disposing: Promise<void> | null = null;
 
   constructor(
     private readonly logger: Logger,
     private readonly config: ModelConfig,
+    private readonly pool: OnnxWorkerPool,
   ) {}
 
   get concurrency(): number {
@@ -129,15 +134,14 @@ class OnnxModel implements ModelRunner {
     const labels = await readModelCardLabels(name, file);
     this.throwIfDisposed();
 
-    this.pool = new OnnxWorkerPool({
+    this.pooled = this.pool.add({
       name,
       workers: this.config.workers,
       intraOpThreads: this.config.threads,
       modelBytes: bytes,
       queueLimit: this.config.workers * QUEUE_PER_WORKER,
-      logger: this.logger,
     });
-    const { inputs, outputs, runtimeVersion } = await this.pool.start();
+    const { inputs, outputs, runtimeVersion } = await this.pooled.loaded;
     this.throwIfDisposed();
     const layout = onnxRunLayout(name, inputs, outputs);
     if (labels !== null && labels.length !== layout.outputWidth) {
@@ -233,7 +237,7 @@ class OnnxModel implements ModelRunner {
         `${this.label}: input must be a Float32Array of ${rows} × ${layout.inputWidth} values`,
       );
     }
-    const result = await this.pool!.run(input, rows, layout);
+    const result = await this.pool.run(this.pooled!.key, input, rows, layout);
     const expected = rows * layout.outputWidth;
     if (result.outputs.length !== expected) {
       throw new ModelError(
@@ -246,7 +250,7 @@ class OnnxModel implements ModelRunner {
 
   private async disposeOnce(): Promise<void> {
     this.state = 'disposed';
-    await this.pool?.stop();
+    if (this.pooled !== null) await this.pool.remove(this.pooled.key);
     this.logger.debug('model disposed');
   }
 

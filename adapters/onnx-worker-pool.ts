@@ -1,127 +1,214 @@
 /**
- * A fixed set of worker threads (adapters/onnx-worker.js), each holding its own ONNX Runtime session built
- * from the same verified model bytes. Runs go to an idle worker, input buffer transferred; when all are
- * busy they wait in a bounded FIFO. A worker that dies fails its run (retryable) and is respawned with
- * backoff; a pool with no worker left fails waiting runs instead of holding them.
+ * Worker threads (adapters/onnx-worker.js) that hold the ONNX Runtime sessions of one or more models. A
+ * model added with `workers: n` gets a session, built from its verified bytes, on each of the first n
+ * threads; the pool runs as many threads as its largest model needs, so models share threads instead of
+ * each bringing its own (every thread is a V8 isolate of ~8 MiB resident, a small model's session is far
+ * less). Runs go, in FIFO order, to an idle thread holding their model's session, input buffer
+ * transferred; when none is idle they wait in a queue bounded per model. A thread that dies fails its run
+ * (retryable) and is respawned with backoff and its sessions rebuilt; a model with no thread left fails
+ * waiting runs instead of holding them. Threads no model needs any more are closed.
  *
- * A worker is never terminated while it is inside onnxruntime (creating its session or running): with
- * onnxruntime-node 1.30, terminating the thread then makes the binding throw a C++ Napi::Error that
- * aborts the whole process (SIGABRT), and so does process.exit(). stop() therefore waits for in-flight
- * native work to finish before it lets workers go; the caller must await it before exiting.
+ * A worker is never terminated while it is inside onnxruntime (creating, running or releasing a session):
+ * with onnxruntime-node 1.30, terminating the thread then makes the binding throw a C++ Napi::Error that
+ * aborts the whole process (SIGABRT), and so does process.exit(). remove() therefore waits for in-flight
+ * native work to finish before it lets threads go; the caller must await it before exiting.
  */
 import { Worker } from 'node:worker_threads';
 import { ErrorCodes, ModelError } from '../daemon/errors.js';
 import type { Logger, ModelResult } from '../daemon/ports.js';
-import type { OnnxWorkerData, RunLayout, WorkerReply, WorkerRequest } from './onnx-worker-protocol.js';
+import { disableOnnxTelemetry } from './onnx-telemetry.js';
+import type { RunLayout, SessionMetadata, WorkerReply, WorkerRequest } from './onnx-worker-protocol.js';
+import {
+  answer,
+  closeThread,
+  leftNative,
+  newSlot,
+  sessionReleased,
+  type Job,
+  type Op,
+  type Slot,
+} from './onnx-worker-slot.js';
 
 const WORKER_URL = new URL('./onnx-worker.js', import.meta.url);
-const WORKER_START_TIMEOUT_MS = 60_000;
-/** How long stop() waits for a session creation or a run in progress before it gives up on that worker. */
-const NATIVE_DRAIN_MS = 30_000;
-/** How long an idle worker gets to release its session and exit before it is terminated. */
-const WORKER_CLOSE_GRACE_MS = 10_000;
+/** How long a model's sessions may take to be created on all its threads, ms. */
+const LOAD_TIMEOUT_MS = 60_000;
 const RESPAWN_DELAYS_MS = [0, 250, 1_000, 5_000, 30_000];
 
-export type WorkerReady = Extract<WorkerReply, { type: 'ready' }>;
-
 export interface OnnxWorkerPoolOptions {
-  /** The model name, for messages and thread names. */
+  /** For messages and thread names. */
   name: string;
-  workers: number;
-  intraOpThreads: number;
-  modelBytes: Uint8Array;
-  /** Runs that may wait for a worker; one more is refused (IG_ERR_MODEL_RUN, retryable). */
-  queueLimit: number;
   logger: Logger;
 }
 
-interface Job {
-  id: number;
-  input: Float32Array;
-  rows: number;
-  layout: RunLayout;
-  resolve: (result: ModelResult) => void;
-  reject: (error: unknown) => void;
+export interface PooledModelSpec {
+  /** The model name, for messages. */
+  name: string;
+  /** Threads holding a session of this model: runs of it that may execute at once. */
+  workers: number;
+  intraOpThreads: number;
+  modelBytes: Uint8Array;
+  /** Runs that may wait for a thread; one more is refused (IG_ERR_MODEL_RUN, retryable). */
+  queueLimit: number;
 }
 
-interface Slot {
-  index: number;
-  worker: Worker | null;
-  /**
-   * starting: creating its session (native). busy: running `runningId` (native). idle: waiting for work.
-   * closing: alive but taking no more work. down: no thread.
-   */
-  state: 'starting' | 'idle' | 'busy' | 'closing' | 'down';
-  /** The caller waiting on the run; null once answered, which stop() may do before the worker is done. */
-  job: Job | null;
-  runningId: number | null;
-  /** Called when the worker leaves native code (session created or refused, run answered, thread gone). */
-  nativeWaiters: (() => void)[];
-  onStarted: ((reply: WorkerReady) => void) | null;
-  onStartFailed: ((error: ModelError) => void) | null;
-  lastError: unknown;
-  failures: number;
-  respawnTimer: NodeJS.Timeout | null;
+export interface PooledModel {
+  /** Identifies the model in run() and remove(). */
+  readonly key: number;
+  /** Resolves once every one of its threads holds a session; rejects (and removes it) if one cannot. */
+  readonly loaded: Promise<SessionMetadata>;
+}
+
+interface Entry {
+  key: number;
+  spec: PooledModelSpec;
+  state: 'loading' | 'ready' | 'removed';
+  /** Threads that still have to confirm a session while loading. */
+  pending: Set<number>;
+  metadata: SessionMetadata | null;
+  resolve: (metadata: SessionMetadata) => void;
+  reject: (error: unknown) => void;
+  timer: NodeJS.Timeout | null;
+  /** Runs waiting in the queue. */
+  queued: number;
 }
 
 export class OnnxWorkerPool {
-  private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
-  private slots: Slot[] = [];
+  private readonly entries = new Map<number, Entry>();
+  private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
+  /** remove() in progress, by key, so a second call waits for the same release. */
+  private readonly removals = new Map<number, Promise<void>>();
+  private nextKey = 1;
   private nextJobId = 1;
-  private stopping: Promise<void> | null = null;
 
   constructor(private readonly options: OnnxWorkerPoolOptions) {}
 
-  /** Starts every worker; resolves with the first one's session metadata, rejects if any fails to load. */
-  async start(): Promise<WorkerReady> {
-    if (this.state !== 'new')
-      throw new ModelError(ErrorCodes.MODEL_LOAD, `${this.label}: pool already started`);
-    this.state = 'starting';
-    this.slots = Array.from({ length: this.options.workers }, (_, index) => newSlot(index));
-    const readies = await Promise.all(this.slots.map((slot) => this.spawn(slot)));
-    if (this.stopping !== null) throw this.closedError();
-    this.state = 'running';
-    return readies[0]!;
+  /** Threads alive or being started (for tests and metrics). */
+  get threads(): number {
+    return this.slots.filter((slot) => slot.worker !== null).length;
+  }
+
+  /** Starts creating the model's sessions, spawning threads as needed. */
+  add(spec: PooledModelSpec): PooledModel {
+    const key = this.nextKey++;
+    let resolve!: Entry['resolve'];
+    let reject!: Entry['reject'];
+    const loaded = new Promise<SessionMetadata>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const entry: Entry = {
+      key,
+      spec,
+      state: 'loading',
+      pending: new Set(Array.from({ length: spec.workers }, (_, index) => index)),
+      metadata: null,
+      resolve,
+      reject,
+      timer: null,
+      queued: 0,
+    };
+    // Only the caller stops waiting: the thread is inside session creation and must not be terminated.
+    entry.timer = setTimeout(() => {
+      this.failLoad(entry, new ModelError(ErrorCodes.MODEL_LOAD, `${label(entry)}: did not load in time`));
+      void this.remove(key);
+    }, LOAD_TIMEOUT_MS);
+    this.entries.set(key, entry);
+    for (let index = 0; index < spec.workers; index++) {
+      const slot = this.slotAt(index);
+      if (slot.worker === null && slot.respawnTimer === null) this.spawn(slot);
+      else slot.ops.push({ type: 'load', key });
+    }
+    this.dispatch();
+    return { key, loaded };
   }
 
   /** `input` (rows × width float32) is transferred to the worker unless it shares its buffer. */
-  run(input: Float32Array, rows: number, layout: RunLayout): Promise<ModelResult> {
-    if (this.state === 'stopped') return Promise.reject(this.closedError());
-    if (!this.hasWorker()) return Promise.reject(this.noWorkerError());
-    if (this.queue.length >= this.options.queueLimit) {
+  run(key: number, input: Float32Array, rows: number, layout: RunLayout): Promise<ModelResult> {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return Promise.reject(closedError(`model #${key}`));
+    if (entry.state !== 'ready') {
+      return Promise.reject(new ModelError(ErrorCodes.MODEL_RUN, `${label(entry)}: run() before it loaded`));
+    }
+    if (!this.hasWorker(entry)) return Promise.reject(noWorkerError(entry));
+    if (entry.queued >= entry.spec.queueLimit) {
       return Promise.reject(
-        new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: run queue full (more runs than concurrency)`, {
+        new ModelError(ErrorCodes.MODEL_RUN, `${label(entry)}: run queue full (more runs than concurrency)`, {
           retryable: true,
         }),
       );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextJobId++, input: transferable(input), rows, layout, resolve, reject });
+      entry.queued++;
+      const id = this.nextJobId++;
+      this.queue.push({ id, key, input: transferable(input), rows, layout, settle: { resolve, reject } });
       this.dispatch();
     });
   }
 
   /**
-   * Idempotent. Answers waiting and running runs with IG_ERR_MODEL_CLOSED at once, then lets each worker
-   * finish its native work, release its session and exit.
+   * Idempotent. Answers the model's waiting and running runs with IG_ERR_MODEL_CLOSED at once, then lets
+   * each of its threads finish its native work and release the session; a thread no model needs any more
+   * exits. Resolves when that is done.
    */
-  stop(): Promise<void> {
-    this.stopping ??= this.stopOnce();
-    return this.stopping;
+  remove(key: number): Promise<void> {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return this.removals.get(key) ?? Promise.resolve();
+    const removal = this.removeEntry(entry).finally(() => this.removals.delete(key));
+    this.removals.set(key, removal);
+    return removal;
+  }
+
+  private async removeEntry(entry: Entry): Promise<void> {
+    const key = entry.key;
+    this.entries.delete(key);
+    const closed = closedError(label(entry));
+    if (entry.state === 'loading') this.failLoad(entry, closed);
+    entry.state = 'removed';
+    for (const job of this.queue.filter((job) => job.key === key)) {
+      this.queue.splice(this.queue.indexOf(job), 1);
+      answer(job)?.reject(closed);
+    }
+    entry.queued = 0;
+    const released: Promise<void>[] = [];
+    for (const slot of this.slots) {
+      if (slot.current?.type === 'run' && slot.current.job.key === key)
+        answer(slot.current.job)?.reject(closed);
+      slot.ops = slot.ops.filter((op) => !(op.type === 'load' && op.key === key));
+      if (this.needed(slot)) {
+        const loading = slot.current?.type === 'load' && slot.current.key === key;
+        if (slot.sessions.has(key) || loading) {
+          slot.ops.push({ type: 'unload', key });
+          released.push(sessionReleased(slot, key));
+        }
+      } else {
+        this.cancelRespawn(slot);
+        if (slot.worker !== null) released.push(closeThread(slot, slot.worker, this.options.logger));
+      }
+    }
+    this.dispatch();
+    await Promise.all(released);
   }
 
   private get label(): string {
-    return `model ${this.options.name}`;
+    return `onnx pool ${this.options.name}`;
   }
 
-  private spawn(slot: Slot): Promise<WorkerReady> {
-    const data: OnnxWorkerData = {
-      modelBytes: this.options.modelBytes,
-      intraOpThreads: this.options.intraOpThreads,
-    };
+  private slotAt(index: number): Slot {
+    while (this.slots.length <= index) this.slots.push(newSlot(this.slots.length));
+    return this.slots[index]!;
+  }
+
+  /** A thread is needed while some model runs on it. */
+  private needed(slot: Slot): boolean {
+    for (const entry of this.entries.values()) if (slot.index < entry.spec.workers) return true;
+    return false;
+  }
+
+  /** A new thread gets a session of every model that runs on it, in the order the models were added. */
+  private spawn(slot: Slot): void {
+    disableOnnxTelemetry();
     const worker = new Worker(WORKER_URL, {
-      workerData: data,
       name: `onnx:${this.options.name}:${slot.index}`,
       // The worker is plain compiled JS. Inheriting the parent's --import/--loader hooks (test runners,
       // transpilers) made each worker start take seconds instead of milliseconds.
@@ -130,19 +217,11 @@ export class OnnxWorkerPool {
     slot.worker = worker;
     slot.state = 'starting';
     slot.lastError = null;
-    const started = new Promise<WorkerReady>((resolve, reject) => {
-      slot.onStarted = resolve;
-      slot.onStartFailed = reject;
-    });
-    // Only the caller stops waiting: the thread is inside session creation and must not be terminated.
-    const timer = setTimeout(() => {
-      this.failStart(
-        slot,
-        new ModelError(ErrorCodes.MODEL_LOAD, `${this.label}: worker did not start in time`),
-      );
-    }, WORKER_START_TIMEOUT_MS);
-    const clear = (): void => clearTimeout(timer);
-    started.then(clear, clear);
+    slot.sessions.clear();
+    slot.current = null;
+    slot.ops = [...this.entries.values()]
+      .filter((entry) => slot.index < entry.spec.workers)
+      .map((entry): Op => ({ type: 'load', key: entry.key }));
     worker.on('message', (reply: WorkerReply) => this.onReply(slot, worker, reply));
     worker.on('error', (error) => {
       if (slot.worker === worker) slot.lastError = error;
@@ -154,88 +233,129 @@ export class OnnxWorkerPool {
       void worker.terminate();
     });
     worker.on('exit', (code) => this.onExit(slot, worker, code));
-    return started;
   }
 
   private onReply(slot: Slot, worker: Worker, reply: WorkerReply): void {
     if (slot.worker !== worker) return;
+    if (reply.type === 'up') {
+      if (slot.state === 'starting') slot.state = 'idle';
+      leftNative(slot);
+      this.dispatch();
+      return;
+    }
+    const op = slot.current;
+    slot.current = null;
+    if (slot.state === 'busy') slot.state = 'idle';
+    leftNative(slot);
     switch (reply.type) {
-      case 'ready': {
-        slot.state = this.state === 'stopped' ? 'closing' : 'idle';
-        slot.failures = 0;
-        const resolve = slot.onStarted;
-        slot.onStarted = slot.onStartFailed = null;
-        leftNative(slot);
-        resolve?.(reply);
-        this.dispatch();
-        return;
+      case 'loaded': {
+        slot.sessions.add(reply.key);
+        // Healthy once every session it was started with is back: a thread that loads some models and
+        // then fails on another must keep its backoff, or it would be respawned at once, forever.
+        if (!slot.ops.some((next) => next.type === 'load')) slot.failures = 0;
+        const { inputs, outputs, runtimeVersion } = reply;
+        this.onLoaded(slot, reply.key, { inputs, outputs, runtimeVersion });
+        break;
       }
-      case 'loadFailed': {
-        const message = `${this.label}: onnxruntime refused the model: ${reply.error.message}`;
-        const error = new ModelError(ErrorCodes.MODEL_LOAD, message, { cause: reply.error });
-        slot.state = 'closing';
-        slot.lastError = error;
-        leftNative(slot);
-        this.failStart(slot, error);
-        worker.postMessage({ type: 'close' } satisfies WorkerRequest);
-        return;
-      }
+      case 'loadFailed':
+        this.onLoadFailed(slot, worker, reply.key, reply.error);
+        break;
+      case 'unloaded':
+        slot.sessions.delete(reply.key);
+        break;
       case 'result':
       case 'runFailed': {
-        if (slot.runningId !== reply.id) return;
-        slot.runningId = null;
-        slot.state = this.state === 'stopped' ? 'closing' : 'idle';
-        leftNative(slot);
-        const job = slot.job;
-        slot.job = null;
+        if (op?.type !== 'run' || op.job.id !== reply.id) break;
+        const settle = answer(op.job);
         if (reply.type === 'result') {
-          job?.resolve({ outputs: reply.outputs, inferenceMs: reply.inferenceMs });
+          settle?.resolve({ outputs: reply.outputs, inferenceMs: reply.inferenceMs });
         } else {
-          const message = `${this.label}: inference failed: ${reply.error.message}`;
-          job?.reject(new ModelError(ErrorCodes.MODEL_RUN, message, { cause: reply.error }));
+          const entry = this.entries.get(op.job.key);
+          const message = `${entry ? label(entry) : this.label}: inference failed: ${reply.error.message}`;
+          settle?.reject(new ModelError(ErrorCodes.MODEL_RUN, message, { cause: reply.error }));
         }
-        this.dispatch();
-        return;
+        break;
       }
     }
+    this.dispatch();
+  }
+
+  private onLoaded(slot: Slot, key: number, metadata: SessionMetadata): void {
+    // A model removed while its session was being created has its unload queued already.
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    entry.metadata ??= metadata;
+    entry.pending.delete(slot.index);
+    if (entry.state === 'loading' && entry.pending.size === 0) {
+      entry.state = 'ready';
+      if (entry.timer !== null) clearTimeout(entry.timer);
+      entry.resolve(entry.metadata);
+    }
+  }
+
+  private onLoadFailed(slot: Slot, worker: Worker, key: number, cause: { message: string }): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    const message = `${label(entry)}: onnxruntime refused the model: ${cause.message}`;
+    const error = new ModelError(ErrorCodes.MODEL_LOAD, message, { cause });
+    if (entry.state === 'loading') {
+      // The model is refused; the thread and the other models on it are fine.
+      this.failLoad(entry, error);
+      void this.remove(key);
+      return;
+    }
+    // A session that loaded before failed to come back on a respawned thread: retry with backoff.
+    slot.lastError = error;
+    slot.state = 'closing';
+    worker.postMessage({ type: 'close' } satisfies WorkerRequest);
   }
 
   private onExit(slot: Slot, worker: Worker, code: number): void {
     if (slot.worker !== worker) return;
+    const op = slot.current;
+    const intended = slot.state === 'closing' && slot.lastError === null;
     slot.worker = null;
-    const wasStarting = slot.state === 'starting';
     slot.state = 'down';
-    slot.runningId = null;
+    slot.current = null;
+    slot.sessions.clear();
     leftNative(slot);
-    if (this.state === 'stopped') {
-      this.failStart(slot, this.closedError());
+    for (const wake of slot.exitWaiters.splice(0)) wake();
+    const needed = this.needed(slot);
+    if (intended || !needed) {
+      slot.ops = [];
+      slot.failures = 0;
+      // Closed because no model needed it, but one was added meanwhile: start it again.
+      if (needed) this.spawn(slot);
+      this.dispatch();
       return;
     }
     const cause = slot.lastError ?? new Error(`worker exited with code ${code}`);
-    this.options.logger.error({ err: cause, worker: slot.index, code }, 'model worker exited');
-    const job = slot.job;
-    slot.job = null;
-    job?.reject(
-      new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: the inference worker died during the run`, {
-        retryable: true,
-        cause,
-      }),
-    );
-    if (wasStarting) {
-      this.failStart(
-        slot,
-        new ModelError(ErrorCodes.MODEL_LOAD, `${this.label}: worker failed to start`, { cause }),
+    const models = [...this.entries.values()]
+      .filter((e) => slot.index < e.spec.workers)
+      .map((e) => e.spec.name);
+    this.options.logger.error({ err: cause, worker: slot.index, models, code }, 'model worker exited');
+    if (op?.type === 'run') {
+      const entry = this.entries.get(op.job.key);
+      answer(op.job)?.reject(
+        new ModelError(
+          ErrorCodes.MODEL_RUN,
+          `${entry ? label(entry) : this.label}: the inference worker died during the run`,
+          { retryable: true, cause },
+        ),
       );
     }
-    // During start() a failed worker fails the whole start; once running, the slot comes back on its own.
-    if (this.state === 'running') this.scheduleRespawn(slot);
+    // A model still loading fails as a whole; models already running get the thread back on its own.
+    for (const entry of [...this.entries.values()]) {
+      if (entry.state === 'loading' && entry.pending.has(slot.index)) {
+        const error = new ModelError(ErrorCodes.MODEL_LOAD, `${label(entry)}: worker failed to start`, {
+          cause,
+        });
+        this.failLoad(entry, error);
+        void this.remove(entry.key);
+      }
+    }
+    if (this.needed(slot)) this.scheduleRespawn(slot);
     this.dispatch();
-  }
-
-  private failStart(slot: Slot, error: ModelError): void {
-    const reject = slot.onStartFailed;
-    slot.onStarted = slot.onStartFailed = null;
-    reject?.(error);
   }
 
   /**
@@ -248,118 +368,89 @@ export class OnnxWorkerPool {
     slot.failures++;
     const respawn = (): void => {
       slot.respawnTimer = null;
-      if (this.state !== 'running') return;
-      // A failed start ends in the worker's exit, and onExit schedules the next attempt.
-      this.spawn(slot).then(
-        () => this.options.logger.info({ worker: slot.index }, 'model worker respawned'),
-        () => undefined,
-      );
+      if (!this.needed(slot) || slot.worker !== null) return;
+      this.spawn(slot);
+      this.options.logger.info({ worker: slot.index }, 'model worker respawned');
+      this.dispatch();
     };
     if (delay === 0) respawn();
     else slot.respawnTimer = setTimeout(respawn, delay);
   }
 
+  private cancelRespawn(slot: Slot): void {
+    if (slot.respawnTimer !== null) clearTimeout(slot.respawnTimer);
+    slot.respawnTimer = null;
+  }
+
   private dispatch(): void {
-    if (this.state === 'stopped') return;
     for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
       if (slot.state !== 'idle' || slot.worker === null) continue;
-      const job = this.queue.shift()!;
+      const op = slot.ops.shift() ?? this.takeRun(slot);
+      if (op === undefined) continue;
       slot.state = 'busy';
-      slot.job = job;
-      slot.runningId = job.id;
-      const { id, input, rows, layout } = job;
-      const request: WorkerRequest = { type: 'run', id, input, rows, layout };
-      slot.worker.postMessage(request, [input.buffer as ArrayBuffer]);
-    }
-    if (this.queue.length > 0 && !this.hasWorker()) {
-      for (const job of this.queue.splice(0)) job.reject(this.noWorkerError());
-    }
-  }
-
-  private hasWorker(): boolean {
-    return this.slots.some(
-      (slot) => slot.state === 'starting' || slot.state === 'idle' || slot.state === 'busy',
-    );
-  }
-
-  private async stopOnce(): Promise<void> {
-    this.state = 'stopped';
-    const closed = this.closedError();
-    for (const job of this.queue.splice(0)) job.reject(closed);
-    await Promise.all(
-      this.slots.map(async (slot) => {
-        if (slot.respawnTimer !== null) clearTimeout(slot.respawnTimer);
-        slot.respawnTimer = null;
-        slot.job?.reject(closed);
-        slot.job = null;
-        this.failStart(slot, closed);
-        if (slot.state === 'idle') slot.state = 'closing';
-        if (slot.worker !== null) await this.closeWorker(slot, slot.worker);
-      }),
-    );
-  }
-
-  private async closeWorker(slot: Slot, worker: Worker): Promise<void> {
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    if (slot.state === 'starting' || slot.state === 'busy') {
-      const left = new Promise<void>((resolve) => slot.nativeWaiters.push(resolve));
-      if (!(await settlesWithin(Promise.race([left, exited]), NATIVE_DRAIN_MS))) {
-        this.options.logger.error(
-          { worker: slot.index, waitedMs: NATIVE_DRAIN_MS },
-          'model worker is still inside onnxruntime; leaving it (ending it now would abort the process)',
-        );
-        worker.unref();
-        return;
+      slot.current = op;
+      if (op.type === 'run') {
+        const { id, key, input, rows, layout } = op.job;
+        const request: WorkerRequest = { type: 'run', id, key, input, rows, layout };
+        slot.worker.postMessage(request, [input.buffer as ArrayBuffer]);
+      } else if (op.type === 'load') {
+        const { modelBytes, intraOpThreads } = this.entries.get(op.key)!.spec;
+        slot.worker.postMessage({
+          type: 'load',
+          key: op.key,
+          modelBytes,
+          intraOpThreads,
+        } satisfies WorkerRequest);
+      } else {
+        slot.worker.postMessage({ type: 'unload', key: op.key } satisfies WorkerRequest);
       }
     }
-    if (slot.worker !== worker) return;
-    worker.postMessage({ type: 'close' } satisfies WorkerRequest);
-    if (!(await settlesWithin(exited, WORKER_CLOSE_GRACE_MS))) await worker.terminate();
+    for (const job of this.queue.filter((job) => !this.hasWorker(this.entries.get(job.key)!))) {
+      this.queue.splice(this.queue.indexOf(job), 1);
+      const entry = this.entries.get(job.key)!;
+      entry.queued--;
+      answer(job)?.reject(noWorkerError(entry));
+    }
   }
 
-  private closedError(): ModelError {
-    return new ModelError(ErrorCodes.MODEL_CLOSED, `${this.label} is closed`);
+  /** The oldest waiting run this thread holds a session for. */
+  private takeRun(slot: Slot): Op | undefined {
+    const index = this.queue.findIndex((job) => slot.sessions.has(job.key));
+    if (index < 0) return undefined;
+    const job = this.queue.splice(index, 1)[0]!;
+    this.entries.get(job.key)!.queued--;
+    return { type: 'run', job };
   }
 
-  private noWorkerError(): ModelError {
-    return new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: no inference worker is running`, {
-      retryable: true,
-    });
+  private hasWorker(entry: Entry): boolean {
+    return this.slots.some(
+      (slot) =>
+        slot.index < entry.spec.workers &&
+        (slot.state === 'starting' || slot.state === 'idle' || slot.state === 'busy'),
+    );
+  }
+
+  private failLoad(entry: Entry, error: unknown): void {
+    if (entry.timer !== null) clearTimeout(entry.timer);
+    entry.timer = null;
+    if (entry.state !== 'loading') return;
+    entry.state = 'removed';
+    entry.reject(error);
   }
 }
 
-function newSlot(index: number): Slot {
-  return {
-    index,
-    worker: null,
-    state: 'down',
-    job: null,
-    runningId: null,
-    nativeWaiters: [],
-    onStarted: null,
-    onStartFailed: null,
-    lastError: null,
-    failures: 0,
-    respawnTimer: null,
-  };
+function label(entry: Entry): string {
+  return `model ${entry.spec.name}`;
 }
 
-function leftNative(slot: Slot): void {
-  for (const wake of slot.nativeWaiters.splice(0)) wake();
+function closedError(what: string): ModelError {
+  return new ModelError(ErrorCodes.MODEL_CLOSED, `${what} is closed`);
 }
 
-/** true if `promise` settles within `ms`; the timer never outlives the wait. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
+function noWorkerError(entry: Entry): ModelError {
+  return new ModelError(ErrorCodes.MODEL_RUN, `${label(entry)}: no inference worker is running`, {
+    retryable: true,
   });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The buffer goes to the worker; copy first if it is shared or also holds someone else's data. */

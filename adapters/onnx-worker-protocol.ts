@@ -1,14 +1,9 @@
 /**
- * Messages between adapters/onnx-model.ts (main thread) and adapters/onnx-worker.ts (one worker thread
- * per session). Types only: both sides import it, neither pulls the other in.
+ * Messages between adapters/onnx-worker-pool.ts (main thread) and adapters/onnx-worker.ts (worker threads).
+ * One worker holds the sessions of several models, each under the pool's numeric key. Types only: both
+ * sides import it, neither pulls the other in.
  */
 import type { TensorInfo } from '../daemon/ports.js';
-
-export interface OnnxWorkerData {
-  /** The verified model bytes; the worker builds its session from these, never from the path. */
-  modelBytes: Uint8Array;
-  intraOpThreads: number;
-}
 
 /** How one `run` is fed to the session. */
 export interface RunLayout {
@@ -23,16 +18,30 @@ export interface RunLayout {
 }
 
 export type WorkerRequest =
-  { type: 'run'; id: number; input: Float32Array; rows: number; layout: RunLayout } | { type: 'close' };
+  /** Create a session from the verified model bytes (never from the path). */
+  | { type: 'load'; key: number; modelBytes: Uint8Array; intraOpThreads: number }
+  | { type: 'unload'; key: number }
+  | { type: 'run'; id: number; key: number; input: Float32Array; rows: number; layout: RunLayout }
+  /** Release every session and exit. */
+  | { type: 'close' };
 
 export interface SerializedError {
   name: string;
   message: string;
 }
 
+export interface SessionMetadata {
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  runtimeVersion: string;
+}
+
 export type WorkerReply =
-  | { type: 'ready'; inputs: TensorInfo[]; outputs: TensorInfo[]; runtimeVersion: string }
-  | { type: 'loadFailed'; error: SerializedError }
+  /** The worker has imported onnxruntime and takes requests. */
+  | { type: 'up' }
+  | ({ type: 'loaded'; key: number } & SessionMetadata)
+  | { type: 'loadFailed'; key: number; error: SerializedError }
+  | { type: 'unloaded'; key: number }
   /** `outputs` is the first output, row-major, converted to float32. */
   | { type: 'result'; id: number; outputs: Float32Array; inferenceMs: number }
   | { type: 'runFailed'; id: number; error: SerializedError };

@@ -1,26 +1,28 @@
 /**
- * Worker-thread script for adapters/onnx-model.ts: owns one ONNX Runtime session and runs inference on
- * this thread, because `session.run()` executes synchronously on its calling thread and would otherwise
- * stall the main event loop (MQTT keepalives, acks, deadline timers).
+ * Worker-thread script for adapters/onnx-worker-pool.ts: holds the ONNX Runtime sessions of the models the
+ * pool put on this thread and runs their inferences here, because `session.run()` executes synchronously
+ * on its calling thread and would otherwise stall the main event loop (MQTT keepalives, acks, deadline
+ * timers). One thread serves several models: each further isolate costs ~8 MiB resident, a further
+ * session of a small model well under 1 MiB.
  *
- * The main thread sends one `run` at a time per worker; replies carry the request id. Anything thrown
- * outside a run is left uncaught on purpose: the worker dies and the main thread respawns it.
+ * The pool sends one request at a time per worker; replies carry the model key or request id. Anything
+ * thrown outside a request is left uncaught on purpose: the worker dies and the pool respawns it.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { InferenceSession, Tensor, env } from 'onnxruntime-node';
 import type { TensorInfo } from '../daemon/ports.js';
 import type {
-  OnnxWorkerData,
   RunLayout,
   SerializedError,
+  SessionMetadata,
   WorkerReply,
   WorkerRequest,
 } from './onnx-worker-protocol.js';
 
 if (parentPort === null) throw new Error('onnx-worker.js must run as a worker thread');
 const port = parentPort;
-const data = workerData as OnnxWorkerData;
-let session: InferenceSession | null = null;
+/** By the pool's model key. */
+const sessions = new Map<number, InferenceSession>();
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -39,11 +41,12 @@ function describe(metadata: readonly InferenceSession.ValueMetadata[]): TensorIn
   );
 }
 
-async function load(): Promise<void> {
+async function load(key: number, modelBytes: Uint8Array, intraOpThreads: number): Promise<void> {
+  let session: InferenceSession;
   try {
-    session = await InferenceSession.create(data.modelBytes, {
+    session = await InferenceSession.create(modelBytes, {
       executionProviders: ['cpu'],
-      intraOpNumThreads: data.intraOpThreads,
+      intraOpNumThreads: intraOpThreads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
@@ -52,15 +55,25 @@ async function load(): Promise<void> {
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
   } catch (error) {
-    reply({ type: 'loadFailed', error: serialize(error) });
+    reply({ type: 'loadFailed', key, error: serialize(error) });
     return;
   }
-  reply({
-    type: 'ready',
+  // The pool loads a key once per thread; a repeat would otherwise leak the earlier session.
+  await sessions.get(key)?.release();
+  sessions.set(key, session);
+  const metadata: SessionMetadata = {
     inputs: describe(session.inputMetadata),
     outputs: describe(session.outputMetadata),
     runtimeVersion: env.versions.node ?? 'unknown',
-  });
+  };
+  reply({ type: 'loaded', key, ...metadata });
+}
+
+async function unload(key: number): Promise<void> {
+  const session = sessions.get(key);
+  sessions.delete(key);
+  await session?.release();
+  reply({ type: 'unloaded', key });
 }
 
 async function run(
@@ -111,14 +124,24 @@ function ownBuffer(values: Float32Array): Float32Array {
 }
 
 async function handle(message: WorkerRequest): Promise<void> {
-  if (message.type === 'close') {
-    await session?.release();
-    session = null;
-    port.close();
-    return;
+  switch (message.type) {
+    case 'close':
+      for (const session of sessions.values()) await session.release();
+      sessions.clear();
+      port.close();
+      return;
+    case 'load':
+      return load(message.key, message.modelBytes, message.intraOpThreads);
+    case 'unload':
+      return unload(message.key);
+    case 'run':
+      return runRequest(message);
   }
-  const active = session;
-  if (active === null) {
+}
+
+async function runRequest(message: Extract<WorkerRequest, { type: 'run' }>): Promise<void> {
+  const active = sessions.get(message.key);
+  if (active === undefined) {
     reply({ type: 'runFailed', id: message.id, error: { name: 'Error', message: 'no session loaded' } });
     return;
   }
@@ -133,7 +156,8 @@ async function handle(message: WorkerRequest): Promise<void> {
 }
 
 // Requests are handled strictly one after another, in arrival order.
-let tail: Promise<void> = load();
+let tail: Promise<void> = Promise.resolve();
 port.on('message', (message: WorkerRequest) => {
   tail = tail.then(() => handle(message));
 });
+reply({ type: 'up' });

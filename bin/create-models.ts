@@ -1,6 +1,14 @@
 import { createOnnxModel } from '../adapters/onnx-model.js';
+import { OnnxWorkerPool } from '../adapters/onnx-worker-pool.js';
 import type { InfergateConfig } from '../config/types.js';
 import type { Logger, ModelRunner } from '../daemon/ports.js';
+
+/**
+ * One pool of ONNX worker threads for the whole process, so every ONNX model, including those a SIGHUP
+ * reload brings, shares the same threads (each thread is an isolate of ~8 MiB resident). Its threads
+ * exist only while some model is loaded on them.
+ */
+let onnxPool: OnnxWorkerPool | undefined;
 
 /**
  * Builds a runner per configured model. The LLM runtime (node-llama-cpp and its native binaries) is imported
@@ -13,7 +21,8 @@ export async function createModels(
   const models = new Map<string, ModelRunner>();
   for (const [name, model] of Object.entries(config.models)) {
     if (model.runtime === 'onnx') {
-      models.set(name, createOnnxModel({ logger, model }));
+      onnxPool ??= new OnnxWorkerPool({ name: 'shared', logger: logger.child({ component: 'onnx-pool' }) });
+      models.set(name, createOnnxModel({ logger, model, pool: onnxPool }));
     } else {
       const { createLlamaModel } = await import('../adapters/llama-model.js');
       // Validation lets one prompt pipeline use a llama model: the prompt is part of what the model loads.

@@ -5,6 +5,7 @@
  * rules are the gateway's (adapters/onnx-run-layout.ts).
  */
 import { readFile } from 'node:fs/promises';
+import { disableOnnxTelemetry } from '../adapters/onnx-telemetry.js';
 import type { InferenceSession } from 'onnxruntime-node';
 import { onnxRunLayout, type OnnxRunLayout } from '../adapters/onnx-run-layout.js';
 import { ErrorCodes, InfergateError, ModelError } from '../daemon/errors.js';
@@ -46,6 +47,7 @@ export async function readModelFile(file: string): Promise<Uint8Array> {
 /** IG_ERR_MODEL_LOAD when onnxruntime refuses the file, IG_ERR_MODEL_SHAPE for inputs infergate cannot feed. */
 export async function openModel(file: string, bytes: Uint8Array, threads: number): Promise<OpenModel> {
   // Loaded here so commands that never run a model do not pay for the native runtime.
+  disableOnnxTelemetry();
   const ort = await import('onnxruntime-node');
   let session: InferenceSession;
   try {
