@@ -30,6 +30,7 @@ import { repoRoot } from './repo-root.js';
 import { emptySoakSummary, minuteLine, soakSummary, summaryLines, type SoakReport } from './soak-report.js';
 import { SoakReplies } from './soak-replies.js';
 import { startGateway, type SystemUnderTest } from './systems-under-test.js';
+import { UNIT_FILE, unitEnvironment } from './unit-environment.js';
 
 const REPLY_TOPIC = 'bench/reply/soak';
 
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     drain: { type: 'string', default: '15' },
     'drain-max': { type: 'string', default: '600' },
     seed: { type: 'string', default: '1' },
+    'plain-node': { type: 'boolean', default: false },
     ...BROKER_RUN_OPTIONS,
   },
 });
@@ -51,10 +53,12 @@ if (values.help) {
   console.log(
     'usage: node dist/bench/soak.js [--minutes 10] [--rate 500] [--budget 300] [--expiry 0] [--overdue 5]\n' +
       '  [--drain 15] [--seed 1] [--model FILE] [--mosquitto /usr/sbin/mosquitto] [--json FILE] [--keep-logs]\n' +
+      '  [--plain-node]\n' +
       '  --expiry: MQTT 5 Message Expiry Interval per event, seconds (0: none)\n' +
       '  --overdue: an event still unanswered this many seconds after it was sent counts as unanswered\n' +
       '  --drain: after the last send, wait until every event is answered or none was for this many seconds\n' +
-      '  --drain-max: but never longer than this many seconds (default 600)',
+      '  --drain-max: but never longer than this many seconds (default 600)\n' +
+      `  --plain-node: run the gateway without the Environment= of ${UNIT_FILE} (V8 heap flags, MALLOC_ARENA_MAX)`,
   );
   process.exit(0);
 }
@@ -68,6 +72,8 @@ const overdueSec = positive('overdue', values.overdue);
 const drainSec = positive('drain', values.drain, true);
 const drainMaxSec = positive('drain-max', values['drain-max'], true);
 const seed = Math.round(positive('seed', values.seed, true));
+// Memory is what a soak is about, and it depends on the heap and malloc settings the unit ships.
+const unitEnv = values['plain-node'] ? undefined : unitEnvironment(repoRoot);
 const modelPath = model(values.model);
 
 const run = new BenchRun('soak');
@@ -93,7 +99,18 @@ async function main(): Promise<number> {
   const report: SoakReport = {
     startedAt: new Date().toISOString(),
     machine: machineInfo(values.mosquitto),
-    options: { minutes, rate, budgetMs, expirySec, overdueSec, drainSec, drainMaxSec, seed, modelPath },
+    options: {
+      minutes,
+      rate,
+      budgetMs,
+      expirySec,
+      overdueSec,
+      drainSec,
+      drainMaxSec,
+      seed,
+      modelPath,
+      gatewayEnv: unitEnv ?? null,
+    },
     rssAtReadyMiB: null,
     minutes: [],
     summary: emptySoakSummary(),
@@ -102,6 +119,13 @@ async function main(): Promise<number> {
     `infergate soak: ${report.machine.cpus} CPU (${report.machine.cpuModel}), Node ${report.machine.node}, ` +
       `Mosquitto ${report.machine.mosquitto}; ${minutes} min at ${rate} events/s (${total} events), ` +
       `budget ${budgetMs} ms, expiry ${expirySec > 0 ? `${expirySec} s` : 'none'}`,
+  );
+  console.log(
+    unitEnv === undefined
+      ? 'gateway environment: inherited (--plain-node)'
+      : `gateway environment from ${UNIT_FILE}: ${Object.entries(unitEnv)
+          .map(([key, value]) => `${key}=${value}`)
+          .join(' ')}`,
   );
 
   // The gateway inherits our environment: a free metrics port, so a long run never holds the default one
@@ -117,6 +141,7 @@ async function main(): Promise<number> {
     budgetMs,
     workDir,
     timeoutMs: 30_000,
+    env: unitEnv,
   });
   const gatewayPid = gateway.child.pid;
   report.rssAtReadyMiB = round(memoryStats(gatewayPid)?.rssMiB, 1);

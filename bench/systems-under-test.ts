@@ -94,6 +94,8 @@ export interface StartGatewayOptions extends GatewayConfigOptions {
   timeoutMs: number;
   /** Extra arguments for the gateway's node (`--cpu-prof` ...). */
   nodeArgs?: readonly string[];
+  /** Variables added to the inherited environment (the systemd unit's, see unit-environment.ts). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** Waits for the retained `online` on the gateway's status topic: the gateway's own definition of ready. */
@@ -152,6 +154,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<System
     {
       logPath: join(options.workDir, 'gateway.log'),
       cwd: options.repoRoot,
+      env: options.env === undefined ? undefined : { ...process.env, ...options.env },
     },
   );
   await waitOnline(options.brokerUrl, child, options.timeoutMs);
