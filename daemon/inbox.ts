@@ -126,6 +126,9 @@ export const AUDIT_SEGMENT_ROWS = 1024;
 
 export const INBOX_FILE = 'infergate.db';
 
+/** WAL length (4 KiB frames, so ~40 MiB) at which the writer itself checkpoints and restarts the WAL. */
+export const WRITER_CHECKPOINT_FRAMES = 10_000;
+
 export interface InboxOptions {
   /** Keep the raw payload of decided events (privacy.keepInput). */
   keepInput: boolean;
@@ -171,8 +174,13 @@ export class Inbox {
       // NORMAL in WAL mode survives a process crash (kill -9); FULL also survives power loss.
       db.pragma(`synchronous = ${state.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('busy_timeout = 2000');
-      // Checkpoints (which fsync) run on a worker thread, see WalCheckpointer.
-      db.pragma('wal_autocheckpoint = 0');
+      // Checkpoints (which copy pages and fsync) run on a worker thread, see WalCheckpointer. But only the
+      // writer can restart the WAL from its beginning, and only when a transaction of its starts with every
+      // frame already checkpointed: under a steady stream of events the worker never gets there (frames
+      // arrive while it copies) and the WAL grew by ~1 GB a minute at 500 events/s, its index mapped into
+      // memory. So this connection checkpoints too, once the WAL holds WRITER_CHECKPOINT_FRAMES: by then the
+      // worker has copied nearly all of it, the rest is a few frames and two fsyncs, and the WAL restarts.
+      db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_FRAMES}`);
       db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       db.exec(SCHEMA);
     } catch (error) {

@@ -7,9 +7,10 @@ export const CHECKPOINT_INTERVAL_MS = 1000;
 const STOP_GRACE_MS = 2000;
 
 /**
- * Runs SQLite WAL checkpoints on a worker thread with its own connection. A checkpoint fsyncs the WAL and
- * the database file; on the main thread that stalls acks and deadline timers for milliseconds several
- * times a second under load, so the main connection has automatic checkpoints off and this does them.
+ * Runs SQLite WAL checkpoints on a worker thread with its own connection. A checkpoint copies pages and
+ * fsyncs the WAL and the database file; on the main thread that stalls acks and deadline timers for
+ * milliseconds several times a second under load, so this does the bulk of it. Restarting the WAL is left
+ * to the writer (see `WRITER_CHECKPOINT_FRAMES` in inbox.ts), which finds little left to copy.
  *
  * The thread is a V8 isolate of its own (~9 MiB resident). Sharing the ONNX inference thread instead would
  * save that, but every checkpoint's fsync would then hold up the inferences queued behind it.

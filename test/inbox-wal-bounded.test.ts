@@ -1,0 +1,69 @@
+/**
+ * Under a steady stream of events the WAL stays bounded: the checkpointer thread copies it back while the
+ * writer keeps appending, and the writer restarts it once it reaches WRITER_CHECKPOINT_FRAMES. Without the
+ * writer's part the WAL only ever grows (it cannot restart while frames keep arriving during a checkpoint).
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { INBOX_FILE, Inbox, WRITER_CHECKPOINT_FRAMES } from '../daemon/inbox.js';
+import { CHECKPOINT_INTERVAL_MS } from '../daemon/wal-checkpointer.js';
+import { tempDir } from './helpers/gateway-process.js';
+
+const PAGE_BYTES = 4096;
+/** Events per event-loop turn, as a busy gateway writes them. */
+const EVENTS_PER_TURN = 20;
+/** Long enough for several checkpointer rounds. */
+const RUN_MS = 3 * CHECKPOINT_INTERVAL_MS + 500;
+
+t.test('the WAL is restarted while events keep coming', async (t) => {
+  const dir = tempDir(t);
+  const inbox = Inbox.open({ dir, retentionHours: 1, synchronous: 'normal' }, { keepInput: false });
+  t.teardown(() => inbox.close());
+  const wal = join(dir, `${INBOX_FILE}-wal`);
+  const payload = Buffer.from(JSON.stringify({ id: 'x', amount: 120.5, note: 'n'.repeat(200) }));
+  let largestWal = 0;
+  let n = 0;
+  const until = performance.now() + RUN_MS;
+  while (performance.now() < until) {
+    for (let i = 0; i < EVENTS_PER_TURN; i += 1, n += 1) {
+      const eventId = `e${n}`;
+      inbox.insert({
+        pipeline: 'p',
+        eventId,
+        topic: 'atm/T1/tx',
+        receivedAt: Date.now(),
+        deadlineAt: Date.now() + 300,
+        expiresAt: null,
+        responseTopic: 'reply/x',
+        correlation: Buffer.from(eventId),
+        payload,
+        inputSha256: 'ab'.repeat(32),
+      });
+      inbox.decide('p', eventId, {
+        decision: 'accept',
+        source: 'model',
+        reason: 'ok',
+        model: 'm',
+        modelSha256: 'cd'.repeat(32),
+        latencyMs: 1.2,
+        decidedAt: Date.now(),
+        message: JSON.stringify({ id: eventId, decision: 'accept', note: 'm'.repeat(200) }),
+        replyTopic: 'reply/x',
+      });
+      inbox.markPublished('p', eventId);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    largestWal = Math.max(largestWal, statSync(wal).size);
+  }
+  const written = n * 3;
+  t.ok(written > 2 * WRITER_CHECKPOINT_FRAMES, `enough writes to need restarts (${n} events)`);
+  // A restart rewinds to the start of the file; what is left past the threshold is one turn's writes and
+  // whatever the writer's checkpoint could not take while the worker held the checkpoint lock.
+  const bound = 2 * WRITER_CHECKPOINT_FRAMES * (PAGE_BYTES + 24);
+  t.ok(
+    largestWal <= bound,
+    `largest WAL ${(largestWal / 2 ** 20).toFixed(1)} MiB <= ${(bound / 2 ** 20).toFixed(1)} MiB`,
+  );
+  t.equal(inbox.counts().published, n, 'every event recorded');
+});
