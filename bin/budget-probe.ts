@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { InfergateConfig } from '../config/types.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
 import type { ModelRunner } from '../daemon/ports.js';
-import { createModels } from './create-models.js';
+import { modelFactory } from './create-models.js';
 
 export const PROBE_EXIT = { OK: 0, BUDGET_NOT_MET: 1, SOFTWARE: 70, CONFIG: 78 } as const;
 
@@ -32,7 +32,7 @@ export interface ProbeRow {
 
 /** Loads the models (in turn: a shared box measures one at a time), reads their warm-up, disposes them. */
 export async function probeBudgets(config: InfergateConfig, logger: pino.Logger): Promise<ProbeRow[]> {
-  const models = await createModels(config, logger);
+  const models = await modelFactory(logger)(config);
   try {
     const used = new Set(config.pipelines.map((p) => p.model));
     for (const [name, runner] of models) if (used.has(name)) await runner.load();

@@ -3,25 +3,31 @@ import { OnnxWorkerPool } from '../adapters/onnx-worker-pool.js';
 import type { InfergateConfig } from '../config/types.js';
 import type { Logger, ModelRunner } from '../daemon/ports.js';
 
-/**
- * One pool of ONNX worker threads for the whole process, so every ONNX model, including those a SIGHUP
- * reload brings, shares the same threads (each thread is an isolate of ~8 MiB resident). Its threads
- * exist only while some model is loaded on them.
- */
-let onnxPool: OnnxWorkerPool | undefined;
+/** Builds a runner per configured model; see `modelFactory`. */
+export type ModelFactory = (config: InfergateConfig) => Promise<Map<string, ModelRunner>>;
 
 /**
- * Builds a runner per configured model. The LLM runtime (node-llama-cpp and its native binaries) is imported
- * only when a `llama` model is configured, so a box with ONNX pipelines only never pays for it at start.
+ * Everything one factory builds, including the models of a later SIGHUP reload, shares one pool of ONNX
+ * worker threads (each thread is an isolate of ~8 MiB resident); its threads exist only while some model is
+ * loaded on them. The LLM runtime (node-llama-cpp and its native binaries) is imported only when a `llama`
+ * model is configured, so a box with ONNX pipelines only never pays for it at start.
  */
-export async function createModels(
+export function modelFactory(logger: Logger): ModelFactory {
+  let onnxPool: OnnxWorkerPool | undefined;
+  return (config) => {
+    onnxPool ??= new OnnxWorkerPool({ name: 'shared', logger: logger.child({ component: 'onnx-pool' }) });
+    return createModels(config, logger, onnxPool);
+  };
+}
+
+async function createModels(
   config: InfergateConfig,
   logger: Logger,
+  onnxPool: OnnxWorkerPool,
 ): Promise<Map<string, ModelRunner>> {
   const models = new Map<string, ModelRunner>();
   for (const [name, model] of Object.entries(config.models)) {
     if (model.runtime === 'onnx') {
-      onnxPool ??= new OnnxWorkerPool({ name: 'shared', logger: logger.child({ component: 'onnx-pool' }) });
       models.set(name, createOnnxModel({ logger, model, pool: onnxPool }));
     } else {
       const { createLlamaModel } = await import('../adapters/llama-model.js');

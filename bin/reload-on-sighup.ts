@@ -3,12 +3,14 @@ import type { InfergateConfig } from '../config/types.js';
 import { ConfigError, isInfergateError } from '../daemon/errors.js';
 import type { Gateway } from '../daemon/gateway.js';
 import type { Logger } from '../daemon/ports.js';
-import { createModels } from './create-models.js';
+import type { ModelFactory } from './create-models.js';
 
 export interface ReloadDeps {
   config: InfergateConfig;
   logger: Logger;
   gateway: Gateway;
+  /** The factory the running models came from, so a reload's models share their worker threads. */
+  createModels: ModelFactory;
   /** systemd: RELOADING=1 when a reload begins, READY=1 when the gateway serves again. */
   notify: { reloading(): void; ready(): void };
 }
@@ -32,7 +34,7 @@ export function reloadOnSighup(deps: ReloadDeps): () => void {
   return () => process.off('SIGHUP', onSighup);
 }
 
-async function reload({ config, logger, gateway, notify }: ReloadDeps): Promise<void> {
+async function reload({ config, logger, gateway, createModels, notify }: ReloadDeps): Promise<void> {
   const file = config.source;
   if (file === null) {
     logger.warn('SIGHUP ignored: the config was not read from a file');
@@ -54,7 +56,7 @@ async function reload({ config, logger, gateway, notify }: ReloadDeps): Promise<
       return;
     }
     try {
-      const { restartNeeded } = await gateway.reload(next, await createModels(next, logger));
+      const { restartNeeded } = await gateway.reload(next, await createModels(next));
       if (restartNeeded.length > 0) {
         logger.warn(
           { sections: restartNeeded },

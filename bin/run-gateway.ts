@@ -5,7 +5,7 @@ import type { InfergateConfig } from '../config/types.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
 import { createGateway, type Gateway } from '../daemon/gateway.js';
 import type { GatewayMetrics, Logger, MqttTransport } from '../daemon/ports.js';
-import { createModels } from './create-models.js';
+import { modelFactory, type ModelFactory } from './create-models.js';
 import { createOperations } from './operations.js';
 import { reloadOnSighup } from './reload-on-sighup.js';
 
@@ -37,16 +37,17 @@ export async function runGateway(config: InfergateConfig, logger: Logger): Promi
   // systemd notifications, /metrics + /healthz + /readyz, stats messages. A SIGHUP reload calls
   // ops.reloading() when it begins and ops.ready() once the reloaded gateway serves again.
   const ops = createOperations(config, logger, process.env);
+  const createModels = modelFactory(logger);
   let parts: Parts;
   try {
-    parts = await buildGateway(config, logger, ops.metrics);
+    parts = await buildGateway(config, logger, ops.metrics, createModels);
   } catch (error) {
     logger.fatal({ err: error }, 'invalid configuration');
     return exitCodeFor(error);
   }
   const { broker, gateway, transport } = parts;
   ops.attach({ gateway, transport });
-  const stopReloads = reloadOnSighup({ config, logger, gateway, notify: ops });
+  const stopReloads = reloadOnSighup({ config, logger, gateway, createModels, notify: ops });
 
   let stopRequested: ((signal: string) => void) | undefined;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
@@ -98,11 +99,12 @@ async function buildGateway(
   config: InfergateConfig,
   logger: Logger,
   metrics: GatewayMetrics,
+  createModels: ModelFactory,
 ): Promise<Parts> {
   const broker = config.broker.embedded.enabled
     ? createEmbeddedBroker({ logger, config: config.broker.embedded })
     : undefined;
-  const models = await createModels(config, logger);
+  const models = await createModels(config);
   const transport = createMqttTransport({
     logger,
     config: config.mqtt,

@@ -273,7 +273,10 @@ export class Inbox {
       if (stored === undefined || stored.state !== 'pending') return false;
       known = { topic: stored.topic, receivedAt: stored.received_at, inputSha256: stored.input_sha256 };
     }
-    const link = this.nextLink({ pipeline, eventId, ...known }, decision);
+    const link = this.nextLink(
+      { pipeline, eventId, topic: known.topic, receivedAt: known.receivedAt, inputSha256: known.inputSha256 },
+      decision,
+    );
     this.openTransaction();
     const statement = this.keepInput ? this.statements.decideKeep : this.statements.decide;
     // Positional parameters: no per-decision parameter object on the hot path.

@@ -49,9 +49,9 @@ t.test('default config: ONNX models share one thread and the LLM runtime stays u
     import { installWorkerSpy } from ${JSON.stringify(distUrl('test/helpers/worker-spy.js'))};
     const spy = installWorkerSpy();
     const { loadConfig } = await import(${JSON.stringify(distUrl('config/load-config.js'))});
-    const { createModels } = await import(${JSON.stringify(distUrl('bin/create-models.js'))});
+    const { modelFactory } = await import(${JSON.stringify(distUrl('bin/create-models.js'))});
     const config = loadConfig(${JSON.stringify(path.join(packageRoot, 'config', 'default.yaml'))});
-    const models = await createModels(config, pino({ level: 'silent' }));
+    const models = await modelFactory(pino({ level: 'silent' }))(config);
     await Promise.all([...models.values()].map((model) => model.load()));
     const threads = spy.alive().length;
     await Promise.all([...models.values()].map((model) => model.dispose()));
