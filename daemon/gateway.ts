@@ -232,11 +232,20 @@ export class Gateway {
    * Runs inside MQTT.js's packet handling, one message at a time: it must only validate, record and queue.
    * The PUBACK goes out when this returns; throwing (a failed inbox write) leaves the message unacknowledged.
    */
-  private onMessage(message: InboundMessage): void {
+  private onMessage(message: InboundMessage): void | Promise<void> {
     const inbox = this.inbox!;
     const receivedAt = this.clock.now();
     const receivedMono = this.clock.monotonic();
     this.counters.received += 1;
+    // The PUBACK waits too (the dispatcher awaits this), so the event is still on record before its ack.
+    if (!inbox.writable) {
+      return inbox.whenWritable().then(() => this.intake(message, receivedAt, receivedMono));
+    }
+    this.intake(message, receivedAt, receivedMono);
+  }
+
+  private intake(message: InboundMessage, receivedAt: number, receivedMono: number): void {
+    const inbox = this.inbox!;
     const route = this.route(message.topic);
     if (route === undefined) {
       this.outbox!.deadLetter(
@@ -380,6 +389,11 @@ export class Gateway {
 
   private onOutcome(job: Job, outcome: JobOutcome): void {
     if (job.answered) return;
+    if (!this.inbox!.writable) {
+      // A WAL restart, about a millisecond: the decision goes on record (then out) right after it.
+      void this.inbox!.whenWritable().then(() => this.onOutcome(job, outcome));
+      return;
+    }
     job.answered = true;
     clearTimeout(job.deadlineTimer);
     this.jobs.delete(job.key);

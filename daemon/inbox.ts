@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import type { StateConfig } from '../config/types.js';
 import { chainHash, GENESIS_HASH, type StoredChainRow } from './audit-chain.js';
 import { ErrorCodes, StateError } from './errors.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
+import { WalCheckpointer, type CheckpointPass } from './wal-checkpointer.js';
+import { WriteGate } from './write-gate.js';
 
 /**
  * The inbox and the decision log: one SQLite row per (pipeline, event id).
@@ -126,8 +127,16 @@ export const AUDIT_SEGMENT_ROWS = 1024;
 
 export const INBOX_FILE = 'infergate.db';
 
-/** WAL length (4 KiB frames, so ~40 MiB) at which the writer itself checkpoints and restarts the WAL. */
-export const WRITER_CHECKPOINT_FRAMES = 10_000;
+/** WAL length, in 4 KiB frames (so ~10 MiB), past which the inbox restarts the WAL (see restartWal). */
+export const WAL_RESTART_FRAMES = 2_500;
+/** Longest the inbox holds its writes for a WAL restart, ms; past it, writes go on and it tries again later. */
+const WAL_RESTART_HOLD_MS = 100;
+/**
+ * A safety net, not the way the WAL is kept short: if the checkpointer thread cannot restart it (dead, or a
+ * long read by an audit tool), the writer checkpoints itself at this length (4 KiB frames, so ~160 MiB), on
+ * the event loop.
+ */
+export const WRITER_CHECKPOINT_FRAMES = 40_000;
 
 export interface InboxOptions {
   /** Keep the raw payload of decided events (privacy.keepInput). */
@@ -143,6 +152,11 @@ export class Inbox {
   private readonly statements: ReturnType<typeof prepare>;
   private closed = false;
   private checkpointer: WalCheckpointer | undefined;
+  /** Closed while a WAL restart needs a moment with no new frames; see restartWal. */
+  private readonly gate = new WriteGate();
+  private restarting = false;
+  /** Publish marks that arrived while the gate was held, written once it opens. */
+  private deferredMarks: [pipeline: string, eventId: string][] = [];
   /**
    * Group commit: writes off the acknowledgement path (decisions, publish marks) share one transaction per
    * event-loop turn; an event's insert commits it at once, so the PUBACK never precedes durability.
@@ -174,12 +188,7 @@ export class Inbox {
       // NORMAL in WAL mode survives a process crash (kill -9); FULL also survives power loss.
       db.pragma(`synchronous = ${state.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('busy_timeout = 2000');
-      // Checkpoints (which copy pages and fsync) run on a worker thread, see WalCheckpointer. But only the
-      // writer can restart the WAL from its beginning, and only when a transaction of its starts with every
-      // frame already checkpointed: under a steady stream of events the worker never gets there (frames
-      // arrive while it copies) and the WAL grew by ~1 GB a minute at 500 events/s, its index mapped into
-      // memory. So this connection checkpoints too, once the WAL holds WRITER_CHECKPOINT_FRAMES: by then the
-      // worker has copied nearly all of it, the rest is a few frames and two fsyncs, and the WAL restarts.
+      // Checkpoints (which copy pages and fsync) run on a worker thread, see WalCheckpointer and restartWal.
       db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_FRAMES}`);
       db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       db.exec(SCHEMA);
@@ -189,7 +198,10 @@ export class Inbox {
       });
     }
     const inbox = new Inbox(db, options);
-    inbox.checkpointer = new WalCheckpointer(join(state.dir, INBOX_FILE));
+    inbox.checkpointer = new WalCheckpointer({
+      file: join(state.dir, INBOX_FILE),
+      onPass: (pass) => inbox.onCheckpointPass(pass),
+    });
     inbox.checkpointer.start();
     return inbox;
   }
@@ -205,6 +217,18 @@ export class Inbox {
       throw new StateError(ErrorCodes.STATE_OPEN, `cannot open the state database ${file}`, { cause: error });
     }
     return new Inbox(db, { keepInput: false });
+  }
+
+  /**
+   * False for a moment while the WAL restarts (about a millisecond, a few times a second under load). Writes
+   * then still work, but one would make the restart fail: the gateway waits with `whenWritable()` instead.
+   */
+  get writable(): boolean {
+    return this.gate.open;
+  }
+
+  whenWritable(): Promise<void> {
+    return this.gate.wait();
   }
 
   get(pipeline: string, eventId: string): StoredEvent | undefined {
@@ -354,6 +378,10 @@ export class Inbox {
 
   markPublished(pipeline: string, eventId: string): void {
     if (this.closed) return;
+    if (!this.gate.open) {
+      this.deferredMarks.push([pipeline, eventId]);
+      return;
+    }
     this.openTransaction();
     this.write(() => this.statements.markPublished.run(pipeline, eventId));
   }
@@ -416,6 +444,36 @@ export class Inbox {
     if (!this.closed) this.commit(false);
   }
 
+  private onCheckpointPass(pass: CheckpointPass): void {
+    if (this.closed || this.restarting || pass.walFrames < WAL_RESTART_FRAMES) return;
+    void this.restartWal();
+  }
+
+  /**
+   * Restarts the WAL from its beginning, so it stays ~WAL_RESTART_FRAMES long however steady the stream.
+   * Only the writer can restart it, and only in a transaction that starts when every frame has been copied
+   * into the database file; under a steady stream that moment never comes by itself (frames arrive while
+   * the thread copies) and the WAL grew by ~1 GB a minute at 500 events/s, its index mapped into memory.
+   * The thread has copied nearly everything by now: the inbox commits what it holds, takes no new writes
+   * while the thread copies the last frames (about a millisecond, two fsyncs included), and its next
+   * transaction then starts the WAL over. The event loop stays free meanwhile: MQTT traffic, timers and
+   * inference go on, and only writers wait.
+   */
+  private async restartWal(): Promise<void> {
+    this.restarting = true;
+    this.commit(false);
+    this.gate.hold();
+    try {
+      await this.checkpointer?.passNow(WAL_RESTART_HOLD_MS);
+    } finally {
+      this.restarting = false;
+      this.gate.release();
+    }
+    const marks = this.deferredMarks;
+    this.deferredMarks = [];
+    for (const [pipeline, eventId] of marks) this.markPublished(pipeline, eventId);
+  }
+
   /** Events not yet decided, oldest first. */
   pending(): StoredEvent[] {
     return (this.statements.pending.all() as EventRow[]).map(fromRow);
@@ -458,6 +516,9 @@ export class Inbox {
 
   close(): void {
     if (this.closed) return;
+    this.gate.release();
+    for (const [pipeline, eventId] of this.deferredMarks) this.markPublished(pipeline, eventId);
+    this.deferredMarks = [];
     this.commit();
     this.closed = true;
     void this.checkpointer?.stop();

@@ -1,40 +1,85 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** How often the WAL is folded back into the database file, ms. */
-export const CHECKPOINT_INTERVAL_MS = 1000;
+/** How often the thread folds the WAL back into the database file, ms. */
+export const CHECKPOINT_INTERVAL_MS = 250;
 /** How long stop() waits for the last checkpoint before it ends the thread, ms. */
 const STOP_GRACE_MS = 2000;
 
+/** What one `wal_checkpoint(PASSIVE)` found, in 4 KiB frames. */
+export interface CheckpointPass {
+  /** Frames in the WAL (its length since the last restart). */
+  walFrames: number;
+  /** Frames of it now copied into the database file. */
+  checkpointed: number;
+}
+
+export interface WalCheckpointerOptions {
+  file: string;
+  intervalMs?: number;
+  /** Told after each periodic pass (from the main thread's event loop). */
+  onPass?: (pass: CheckpointPass) => void;
+}
+
 /**
  * Runs SQLite WAL checkpoints on a worker thread with its own connection. A checkpoint copies pages and
- * fsyncs the WAL and the database file; on the main thread that stalls acks and deadline timers for
- * milliseconds several times a second under load, so this does the bulk of it. Restarting the WAL is left
- * to the writer (see `WRITER_CHECKPOINT_FRAMES` in inbox.ts), which finds little left to copy.
+ * fsyncs the WAL and the database file: done by the writer on the main thread, it held up acks and deadline
+ * timers for 10–40 ms about once a second at 1,000 events/s. The thread copies frames while the writer goes
+ * on appending; restarting the WAL from its beginning needs a moment with nothing new in it, which the
+ * inbox arranges with `passNow()` (see `Inbox.restartWal`).
  *
  * The thread is a V8 isolate of its own (~9 MiB resident). Sharing the ONNX inference thread instead would
  * save that, but every checkpoint's fsync would then hold up the inferences queued behind it.
  */
 export class WalCheckpointer {
   private readonly file: string;
+  private readonly intervalMs: number;
+  private readonly onPass: (pass: CheckpointPass) => void;
+  private readonly waiting = new Map<number, (pass: CheckpointPass | undefined) => void>();
+  private nextRequest = 1;
   private worker: Worker | undefined;
 
-  constructor(file: string) {
-    this.file = file;
+  constructor(options: WalCheckpointerOptions) {
+    this.file = options.file;
+    this.intervalMs = options.intervalMs ?? CHECKPOINT_INTERVAL_MS;
+    this.onPass = options.onPass ?? (() => undefined);
   }
 
   start(): void {
     if (this.worker !== undefined) return;
-    this.worker = new Worker(WORKER_SOURCE, {
+    const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       // An eval'd worker resolves require() from the process's working directory, which under systemd
       // is `/`: better-sqlite3 then was not found, the thread died at once and no checkpoint ever ran.
-      workerData: { file: this.file, intervalMs: CHECKPOINT_INTERVAL_MS, sqlite: sqliteModulePath() },
+      workerData: { file: this.file, intervalMs: this.intervalMs, sqlite: sqliteModulePath() },
       execArgv: [],
     });
-    this.worker.unref();
+    worker.unref();
+    worker.on('message', (message: WorkerMessage) => this.onMessage(message));
     // A failed checkpoint only lets the WAL grow until the next one; it must never take the daemon down.
-    this.worker.on('error', () => {});
+    worker.on('error', () => this.answerAll());
+    worker.on('exit', () => this.answerAll());
+    this.worker = worker;
+  }
+
+  /**
+   * Runs one pass now and resolves with what it found; with `undefined` when the thread is gone or does not
+   * answer within `timeoutMs` (the caller must not wait on a stuck disk for long).
+   */
+  passNow(timeoutMs: number): Promise<CheckpointPass | undefined> {
+    const worker = this.worker;
+    if (worker === undefined) return Promise.resolve(undefined);
+    const id = this.nextRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => answer(undefined), timeoutMs);
+      const answer = (pass: CheckpointPass | undefined): void => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(pass);
+      };
+      this.waiting.set(id, answer);
+      worker.postMessage({ type: 'now', id });
+    });
   }
 
   /** Stops the worker after one last checkpoint. Idempotent. */
@@ -42,13 +87,34 @@ export class WalCheckpointer {
     const worker = this.worker;
     if (worker === undefined) return;
     this.worker = undefined;
+    this.answerAll();
     // Keeps the process alive for the last checkpoint, which an otherwise idle process would cut short.
     worker.ref();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage('stop');
+    worker.postMessage({ type: 'stop' });
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref())]);
     await worker.terminate();
   }
+
+  private onMessage(message: WorkerMessage): void {
+    const pass = message.pass ?? undefined;
+    if (message.type === 'now') {
+      this.waiting.get(message.id)?.(pass);
+    } else if (pass !== undefined) {
+      this.onPass(pass);
+    }
+  }
+
+  private answerAll(): void {
+    for (const answer of [...this.waiting.values()]) answer(undefined);
+  }
+}
+
+interface WorkerMessage {
+  type: 'pass' | 'now';
+  id: number;
+  /** Null when the checkpoint failed (busy disk, closed database): nothing is known of the WAL then. */
+  pass: CheckpointPass | null;
 }
 
 /** better-sqlite3 as this package resolves it, whatever the working directory. */
@@ -56,12 +122,36 @@ function sqliteModulePath(): string {
   return createRequire(import.meta.url).resolve('better-sqlite3');
 }
 
+// A periodic pass is reported only when it found something new, so an idle gateway's main thread sleeps.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlite);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
-const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
-const timer = setInterval(checkpoint, workerData.intervalMs);
-parentPort.on('message', () => { clearInterval(timer); checkpoint(); db.close(); process.exit(0); });
+const pass = () => {
+  try {
+    const [row] = db.pragma('wal_checkpoint(PASSIVE)');
+    return { walFrames: row.log, checkpointed: row.checkpointed };
+  } catch {
+    return null;
+  }
+};
+let last = { walFrames: 0, checkpointed: 0 };
+const timer = setInterval(() => {
+  const result = pass();
+  if (result === null) return;
+  if (result.walFrames === last.walFrames && result.checkpointed === last.checkpointed) return;
+  last = result;
+  parentPort.postMessage({ type: 'pass', id: 0, pass: result });
+}, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message.type === 'now') {
+    parentPort.postMessage({ type: 'now', id: message.id, pass: pass() });
+    return;
+  }
+  clearInterval(timer);
+  pass();
+  db.close();
+  process.exit(0);
+});
 `;

@@ -1,20 +1,24 @@
 /**
  * Under a steady stream of events the WAL stays bounded: the checkpointer thread copies it back while the
- * writer keeps appending, and the writer restarts it once it reaches WRITER_CHECKPOINT_FRAMES. Without the
- * writer's part the WAL only ever grows (it cannot restart while frames keep arriving during a checkpoint).
+ * writer keeps appending, and once it passes WAL_RESTART_FRAMES the inbox holds its writes for the thread's
+ * last pass, so its next transaction restarts the WAL. Without that moment the WAL only ever grows (it
+ * cannot restart while frames keep arriving during a checkpoint), up to the writer's own safety-net
+ * checkpoint at WRITER_CHECKPOINT_FRAMES.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { INBOX_FILE, Inbox, WRITER_CHECKPOINT_FRAMES } from '../daemon/inbox.js';
+import { INBOX_FILE, Inbox, WAL_RESTART_FRAMES, WRITER_CHECKPOINT_FRAMES } from '../daemon/inbox.js';
 import { CHECKPOINT_INTERVAL_MS } from '../daemon/wal-checkpointer.js';
 import { tempDir } from './helpers/gateway-process.js';
 
 const PAGE_BYTES = 4096;
 /** Events per event-loop turn, as a busy gateway writes them. */
-const EVENTS_PER_TURN = 20;
+const EVENTS_PER_TURN = 10;
+/** Between turns, ms: ~2,000 events/s, a gateway at full load on a small box. */
+const TURN_MS = 5;
 /** Long enough for several checkpointer rounds. */
-const RUN_MS = 3 * CHECKPOINT_INTERVAL_MS + 500;
+const RUN_MS = 12 * CHECKPOINT_INTERVAL_MS;
 
 t.test('the WAL is restarted while events keep coming', async (t) => {
   const dir = tempDir(t);
@@ -25,7 +29,11 @@ t.test('the WAL is restarted while events keep coming', async (t) => {
   let largestWal = 0;
   let n = 0;
   const until = performance.now() + RUN_MS;
+  let held = 0;
   while (performance.now() < until) {
+    // As the gateway does: a writer waits while the WAL restarts.
+    if (!inbox.writable) held += 1;
+    await inbox.whenWritable();
     for (let i = 0; i < EVENTS_PER_TURN; i += 1, n += 1) {
       const eventId = `e${n}`;
       inbox.insert({
@@ -53,14 +61,16 @@ t.test('the WAL is restarted while events keep coming', async (t) => {
       });
       inbox.markPublished('p', eventId);
     }
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, TURN_MS));
     largestWal = Math.max(largestWal, statSync(wal).size);
   }
   const written = n * 3;
-  t.ok(written > 2 * WRITER_CHECKPOINT_FRAMES, `enough writes to need restarts (${n} events)`);
-  // A restart rewinds to the start of the file; what is left past the threshold is one turn's writes and
-  // whatever the writer's checkpoint could not take while the worker held the checkpoint lock.
-  const bound = 2 * WRITER_CHECKPOINT_FRAMES * (PAGE_BYTES + 24);
+  t.ok(written > 4 * WAL_RESTART_FRAMES, `enough writes to need restarts (${n} events)`);
+  t.ok(held > 0, `writes waited for a WAL restart ${held} times`);
+  // A restart rewinds to the start of the file; what is left past the threshold is what arrives between
+  // two passes of the thread. Without the restart, these writes fill the WAL up to the writer's safety net.
+  const bound = 4 * WAL_RESTART_FRAMES * (PAGE_BYTES + 24);
+  t.ok(bound < WRITER_CHECKPOINT_FRAMES * PAGE_BYTES, 'the bound is below the safety net');
   t.ok(
     largestWal <= bound,
     `largest WAL ${(largestWal / 2 ** 20).toFixed(1)} MiB <= ${(bound / 2 ** 20).toFixed(1)} MiB`,

@@ -39,7 +39,7 @@ t.test('checkpoints run from a working directory without node_modules', async (t
   const home = process.cwd();
   process.chdir(tempDir(t));
   t.teardown(() => process.chdir(home));
-  const checkpointer = new WalCheckpointer(file);
+  const checkpointer = new WalCheckpointer({ file });
   checkpointer.start();
   const folded = await until(() => statSync(file).size >= ROWS * ROW_BYTES, 10 * CHECKPOINT_INTERVAL_MS);
   process.chdir(home);
