@@ -56,9 +56,34 @@ t.test('the first decision wins, the payload is dropped, publish is tracked', as
     ['e1'],
   );
   inbox.markPublished('p', 'e1');
-  t.equal(inbox.get('p', 'e1')?.state, 'published');
   t.same(inbox.unpublished(), []);
+  t.equal(inbox.get('p', 'e1')?.state, 'published');
 });
+
+t.test(
+  'a publish mark rides along with the next write, or is written by itself after a moment',
+  async (t) => {
+    const dir = tempDir(t);
+    const inbox = Inbox.open(state(dir), { keepInput: false });
+    for (const id of ['e1', 'e2', 'e3']) {
+      inbox.insert(event(id));
+      inbox.decide('p', id, decision());
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    inbox.markPublished('p', 'e1');
+    t.equal(inbox.get('p', 'e1')?.state, 'decided', 'not written at once');
+    inbox.insert(event('e4'));
+    t.equal(inbox.get('p', 'e1')?.state, 'published', 'committed with the next insert');
+    inbox.markPublished('p', 'e2');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    t.equal(inbox.get('p', 'e2')?.state, 'published', 'a quiet inbox writes it by itself');
+    inbox.markPublished('p', 'e3');
+    inbox.close();
+    const reopened = Inbox.open(state(dir), { keepInput: false });
+    t.teardown(() => reopened.close());
+    t.equal(reopened.get('p', 'e3')?.state, 'published', 'close writes what is left');
+  },
+);
 
 t.test('privacy.keepInput keeps the payload', async (t) => {
   const inbox = Inbox.open(state(tempDir(t)), { keepInput: true });
