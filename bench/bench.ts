@@ -8,7 +8,7 @@
  *     [--keep-logs] [--cpu-prof DIR] [--plot out.svg]
  *   node dist/bench/bench.js --llm [...]   the LLM classify bench instead (bench/llm-bench.ts)
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     'cpu-prof': { type: 'string' },
     plot: { type: 'string' },
+    samples: { type: 'string' },
     ...BROKER_RUN_OPTIONS,
   },
 });
@@ -52,7 +53,8 @@ if (values.help) {
   console.log(
     'usage: node dist/bench/bench.js [--rates 100,1000] [--duration 10] [--warmup 2] [--drain 3] [--pause 2]\n' +
       '  [--target gateway,bare] [--budget 300] [--expiry 10] [--model FILE] [--seed 1]\n' +
-      '  [--mosquitto /usr/sbin/mosquitto] [--json out.json] [--keep-logs] [--cpu-prof DIR] [--plot out.svg]',
+      '  [--mosquitto /usr/sbin/mosquitto] [--json out.json] [--keep-logs] [--cpu-prof DIR] [--plot out.svg]\n' +
+      '  [--samples DIR]',
   );
   process.exit(0);
 }
@@ -68,6 +70,7 @@ const budgetMs = positive('budget', values.budget);
 const expirySec = positive('expiry', values.expiry);
 const seed = positive('seed', values.seed, true);
 const targets = values.target.split(',').map((t) => t.trim());
+if (values.samples !== undefined) mkdirSync(resolve(values.samples), { recursive: true });
 for (const t of targets) if (t !== 'gateway' && t !== 'bare') fail(`unknown --target ${t} (gateway, bare)`);
 const wanted = new Set(targets as TargetName[]);
 const modelPath = model(values.model);
@@ -143,6 +146,9 @@ async function runStep(
     String(sut.child.pid),
     '--broker-pid',
     String(broker.pid),
+    ...(values.samples === undefined
+      ? []
+      : ['--samples', join(resolve(values.samples), `${sut.name}-${rate}-${stepSeed}.csv`)]),
   ];
   const generator = startChild(`load-generator(${sut.name}@${rate})`, process.execPath, args, {
     logPath: join(workDir, 'load-generator.log'),

@@ -11,6 +11,7 @@
  *
  * Prints one JSON line (LoadResult) on stdout at the end.
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { IClientPublishOptions, IPublishPacket } from 'mqtt';
 import { makeAtmEventGenerator } from './atm-event.js';
@@ -73,6 +74,7 @@ const { values } = parseArgs({
     terminals: { type: 'string', default: '200' },
     'cpu-pid': { type: 'string' },
     'broker-pid': { type: 'string' },
+    samples: { type: 'string' },
   },
 });
 
@@ -276,6 +278,22 @@ const result: LoadResult = {
   windowSec: round((windowEnd - measureStartAt) / 1000, 3) ?? 0,
 };
 
+if (values.samples !== undefined) writeSamples(values.samples);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 await client.endAsync(true);
 process.exit(0);
+
+/**
+ * One line per measured event: when it was sent (ms since the Unix epoch, so it lines up with other logs
+ * of the box) and its latency in ms (empty when unanswered). For finding what the slow events share.
+ */
+function writeSamples(file: string): void {
+  const lines = ['sent_epoch_ms,latency_ms'];
+  for (let i = warmupCount; i < total; i++) {
+    const ms = latency[i]!;
+    lines.push(
+      `${(performance.timeOrigin + sentAt[i]!).toFixed(3)},${Number.isNaN(ms) ? '' : ms.toFixed(3)}`,
+    );
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
