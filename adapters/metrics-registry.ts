@@ -72,6 +72,11 @@ const OUTCOMES: readonly [string, string][] = [
   ['fallback', 'invalid_input'],
   ['fallback', 'expired'],
 ];
+function withZeroes(counter: Counter<'result'>): Counter<'result'> {
+  for (const result of ['restarted', 'retry']) counter.inc({ result }, 0);
+  return counter;
+}
+
 /** Label children for names outside the config are capped, so a bug cannot grow the registry unbounded. */
 const MAX_DYNAMIC_CHILDREN = 256;
 /** Event-loop lag is reported over the last completed window of this length, ms. */
@@ -115,6 +120,8 @@ interface Metrics {
   lateResults: Counter<'model'>;
   loadSeconds: Gauge<'model'>;
   reconnects: Counter;
+  walRestarts: Counter<'result'>;
+  writeHolds: Histogram;
 }
 
 class PromMetricsRegistry implements MetricsRegistry {
@@ -177,6 +184,11 @@ class PromMetricsRegistry implements MetricsRegistry {
 
   modelLoaded(model: string, loadMs: number): void {
     if (Number.isFinite(loadMs)) this.m.loadSeconds.set({ model }, loadMs / 1000);
+  }
+
+  walRestart(heldMs: number, restarted: boolean): void {
+    this.m.walRestarts.inc({ result: restarted ? 'restarted' : 'retry' });
+    if (Number.isFinite(heldMs) && heldMs >= 0) this.m.writeHolds.observe(heldMs / 1000);
   }
 
   // ------------------------------------------------------------------ connection events
@@ -438,6 +450,20 @@ function defineMetrics(registry: Registry, deps: MetricsRegistryDeps, lag: LagMo
     reconnects: new Counter({
       name: 'infergate_mqtt_reconnects_total',
       help: 'Successful broker connects after the first one.',
+      registers,
+    }),
+    walRestarts: withZeroes(
+      new Counter({
+        name: 'infergate_state_wal_restarts_total',
+        help: 'Attempts to start the state database WAL over (result restarted|retry).',
+        labelNames: ['result'],
+        registers,
+      }),
+    ),
+    writeHolds: new Histogram({
+      name: 'infergate_state_write_hold_seconds',
+      help: 'Time state writes waited for a WAL restart, seconds.',
+      buckets: STAGE_BUCKETS,
       registers,
     }),
   };

@@ -99,6 +99,7 @@ export class Gateway {
           { err: error },
           'state database commit failed; its events are answered after a restart',
         ),
+      onWalRestart: (heldMs, restarted) => this.metrics.walRestart(heldMs, restarted),
     });
     this.outbox = new Outbox({
       transport: this.deps.transport,

@@ -155,12 +155,15 @@ export interface InboxOptions {
   keepInput: boolean;
   /** Told about a failed commit (rolled back; its events are answered again after a restart). */
   onCommitError?: (error: unknown) => void;
+  /** Told after each WAL restart attempt: how long writes were held, ms, and whether the WAL restarted. */
+  onWalRestart?: (heldMs: number, restarted: boolean) => void;
 }
 
 export class Inbox {
   private readonly db: Database.Database;
   private readonly keepInput: boolean;
   private readonly onCommitError: (error: unknown) => void;
+  private readonly onWalRestart: (heldMs: number, restarted: boolean) => void;
   private readonly statements: ReturnType<typeof prepare>;
   private closed = false;
   private checkpointer: WalCheckpointer | undefined;
@@ -190,6 +193,7 @@ export class Inbox {
     this.db = db;
     this.keepInput = options.keepInput;
     this.onCommitError = options.onCommitError ?? (() => undefined);
+    this.onWalRestart = options.onWalRestart ?? (() => undefined);
     this.statements = prepare(db);
     const head = this.statements.head.get() as { seq: number; hash: string } | undefined;
     const anchor = this.anchor();
@@ -508,12 +512,17 @@ export class Inbox {
     this.restarting = true;
     this.commit(false);
     this.gate.hold();
+    const heldAt = performance.now();
+    let pass: CheckpointPass | undefined;
     try {
-      await this.checkpointer?.passNow(WAL_RESTART_HOLD_MS);
+      pass = await this.checkpointer?.passNow(WAL_RESTART_HOLD_MS);
     } finally {
       this.restarting = false;
       this.gate.release();
     }
+    // Complete: the next transaction starts the WAL over. Otherwise (a reader held frames, the disk was too
+    // slow for the hold) the next pass that finds it long tries again.
+    this.onWalRestart(performance.now() - heldAt, pass !== undefined && pass.checkpointed === pass.walFrames);
   }
 
   /** Events not yet decided, oldest first. */

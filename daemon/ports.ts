@@ -171,6 +171,8 @@ export interface GatewayMetrics {
   redelivery(pipeline: string): void;
   lateModelResult(model: string): void;
   modelLoaded(model: string, loadMs: number): void;
+  /** A WAL restart held state writes this long, ms; `restarted` false when the WAL could not restart. */
+  walRestart(heldMs: number, restarted: boolean): void;
 }
 
 export const noopMetrics: GatewayMetrics = {
@@ -181,4 +183,5 @@ export const noopMetrics: GatewayMetrics = {
   redelivery: () => {},
   lateModelResult: () => {},
   modelLoaded: () => {},
+  walRestart: () => {},
 };

@@ -22,7 +22,11 @@ const RUN_MS = 16 * CHECKPOINT_INTERVAL_MS;
 
 t.test('the WAL is restarted while events keep coming', async (t) => {
   const dir = tempDir(t);
-  const inbox = Inbox.open({ dir, retentionHours: 1, synchronous: 'normal' }, { keepInput: false });
+  const reported: { heldMs: number; restarted: boolean }[] = [];
+  const inbox = Inbox.open(
+    { dir, retentionHours: 1, synchronous: 'normal' },
+    { keepInput: false, onWalRestart: (heldMs, restarted) => reported.push({ heldMs, restarted }) },
+  );
   t.teardown(() => inbox.close());
   const wal = join(dir, `${INBOX_FILE}-wal`);
   const payload = Buffer.from(JSON.stringify({ id: 'x', amount: 120.5, note: 'n'.repeat(200) }));
@@ -81,6 +85,10 @@ t.test('the WAL is restarted while events keep coming', async (t) => {
     `largest WAL ${(largestWal / 2 ** 20).toFixed(1)} MiB <= ${(bound / 2 ** 20).toFixed(1)} MiB`,
   );
   t.equal(inbox.counts().published, n, 'every event recorded');
+  const restartedReports = reported.filter((report) => report.restarted);
+  t.ok(restartedReports.length >= restarts, `each restart reported (${restartedReports.length})`);
+  const longest = Math.max(...reported.map((report) => report.heldMs));
+  t.ok(longest < 200, `writes held ${longest.toFixed(1)} ms at most`);
 });
 
 /** The WAL header's checkpoint sequence number: SQLite adds one each time the WAL restarts. */
