@@ -392,7 +392,11 @@ export class Gateway {
     if (job.answered) return;
     if (!this.inbox!.writable) {
       // A WAL restart, about a millisecond: the decision goes on record (then out) right after it.
-      void this.inbox!.whenWritable().then(() => this.onOutcome(job, outcome));
+      this.inbox!.whenWritable()
+        .then(() => this.onOutcome(job, outcome))
+        .catch((error: unknown) =>
+          this.log.error({ err: error }, 'could not answer an event after a WAL restart'),
+        );
       return;
     }
     job.answered = true;
