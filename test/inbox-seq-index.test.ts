@@ -7,35 +7,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { verifyChain } from '../daemon/audit-chain.js';
-import { INBOX_FILE, Inbox, type NewEvent } from '../daemon/inbox.js';
+import { INBOX_FILE, Inbox } from '../daemon/inbox.js';
 import { tempDir } from './helpers/gateway-process.js';
-
-const state = (dir: string) => ({ dir, retentionHours: 1, synchronous: 'normal' as const });
-
-const event = (eventId: string): NewEvent => ({
-  pipeline: 'p',
-  eventId,
-  topic: 'a/b',
-  receivedAt: 1000,
-  deadlineAt: 1300,
-  expiresAt: null,
-  responseTopic: 'reply/x',
-  correlation: null,
-  payload: Buffer.from('{}'),
-  inputSha256: 'ab'.repeat(32),
-});
-
-const decision = {
-  decision: 'accept',
-  source: 'model',
-  reason: 'ok',
-  model: 'm',
-  modelSha256: 'cd'.repeat(32),
-  latencyMs: 1,
-  decidedAt: 1001,
-  message: '{}',
-  replyTopic: 'reply/x',
-};
+import { inboxDecision, inboxEvent, inboxState as state } from './helpers/inbox-fixtures.js';
 
 function seqIndexes(dir: string): { name: string; partial: number; unique: number }[] {
   const db = new Database(join(dir, INBOX_FILE), { readonly: true });
@@ -57,8 +31,8 @@ function seqIndexes(dir: string): { name: string; partial: number; unique: numbe
 
 function writeChain(inbox: Inbox, ids: string[]): void {
   for (const id of ids) {
-    inbox.insert(event(id));
-    inbox.decide('p', id, decision);
+    inbox.insert(inboxEvent(id));
+    inbox.decide('p', id, inboxDecision());
   }
 }
 

@@ -1,35 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { AUDIT_SEGMENT_ROWS, Inbox, type DecisionRecord, type NewEvent } from '../daemon/inbox.js';
+import { AUDIT_SEGMENT_ROWS, Inbox } from '../daemon/inbox.js';
 import { tempDir } from './helpers/gateway-process.js';
+import { inboxDecision, inboxEvent, inboxState } from './helpers/inbox-fixtures.js';
 
-const event = (eventId: string, payload = '{"id":1}'): NewEvent => ({
-  pipeline: 'p',
-  eventId,
-  topic: 'a/b',
-  receivedAt: 1000,
-  deadlineAt: 1300,
-  expiresAt: null,
-  responseTopic: 'reply/x',
-  correlation: Buffer.from('c'),
-  payload: Buffer.from(payload),
-  inputSha256: 'ab'.repeat(32),
-});
-
-const decision = (replyTopic: string | null = 'reply/x', decisionName = 'accept'): DecisionRecord => ({
-  decision: decisionName,
-  source: 'model',
-  reason: 'ok',
-  model: 'm',
-  modelSha256: 'cd'.repeat(32),
-  latencyMs: 1.5,
-  decidedAt: 1001,
-  message: `{"decision":"${decisionName}"}`,
-  replyTopic,
-});
-
-const state = (dir: string) => ({ dir, retentionHours: 1, synchronous: 'normal' as const });
+const event = inboxEvent;
+const decision = inboxDecision;
+const state = inboxState;
 
 t.test('an event is recorded once; the same id again is a redelivery', async (t) => {
   const inbox = Inbox.open(state(tempDir(t)), { keepInput: false });
