@@ -391,7 +391,7 @@ export class Gateway {
   private onOutcome(job: Job, outcome: JobOutcome): void {
     if (job.answered) return;
     if (!this.inbox!.writable) {
-      // A WAL restart, about a millisecond: the decision goes on record (then out) right after it.
+      // A WAL restart, a few milliseconds: the decision goes on record (then out) right after it.
       this.inbox!.whenWritable()
         .then(() => this.onOutcome(job, outcome))
         .catch((error: unknown) =>
