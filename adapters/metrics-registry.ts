@@ -72,11 +72,6 @@ const OUTCOMES: readonly [string, string][] = [
   ['fallback', 'invalid_input'],
   ['fallback', 'expired'],
 ];
-function withZeroes(counter: Counter<'result'>): Counter<'result'> {
-  for (const result of ['restarted', 'retry']) counter.inc({ result }, 0);
-  return counter;
-}
-
 /** Label children for names outside the config are capped, so a bug cannot grow the registry unbounded. */
 const MAX_DYNAMIC_CHILDREN = 256;
 /** Event-loop lag is reported over the last completed window of this length, ms. */
@@ -106,6 +101,7 @@ export function createMetricsRegistry(deps: MetricsRegistryDeps): MetricsRegistr
   const instance = new PromMetricsRegistry(deps.sources, registry, metrics, lag);
   for (const pipeline of deps.pipelines) instance.prepare(pipeline);
   for (const model of deps.models) metrics.lateResults.inc({ model }, 0);
+  for (const result of ['restarted', 'retry']) metrics.walRestarts.inc({ result }, 0);
   return instance;
 }
 
@@ -452,14 +448,12 @@ function defineMetrics(registry: Registry, deps: MetricsRegistryDeps, lag: LagMo
       help: 'Successful broker connects after the first one.',
       registers,
     }),
-    walRestarts: withZeroes(
-      new Counter({
-        name: 'infergate_state_wal_restarts_total',
-        help: 'Attempts to start the state database WAL over (result restarted|retry).',
-        labelNames: ['result'],
-        registers,
-      }),
-    ),
+    walRestarts: new Counter({
+      name: 'infergate_state_wal_restarts_total',
+      help: 'Attempts to start the state database WAL over (result restarted|retry).',
+      labelNames: ['result'],
+      registers,
+    }),
     writeHolds: new Histogram({
       name: 'infergate_state_write_hold_seconds',
       help: 'Time state writes waited for a WAL restart, seconds.',

@@ -167,9 +167,8 @@ export class Inbox {
   private readonly statements: ReturnType<typeof prepare>;
   private closed = false;
   private checkpointer: WalCheckpointer | undefined;
-  /** Closed while a WAL restart needs a moment with no new frames; see restartWal. */
+  /** Held while a WAL restart needs a moment with no new frames (so also: a restart is in progress). */
   private readonly gate = new WriteGate();
-  private restarting = false;
   /**
    * Publish marks not written yet. Nothing waits for one (a decision whose mark is lost in a crash is only
    * published again, which its id makes harmless), so they ride along with the next transaction instead of
@@ -495,7 +494,7 @@ export class Inbox {
   }
 
   private onCheckpointPass(pass: CheckpointPass): void {
-    if (this.closed || this.restarting || pass.walFrames < WAL_RESTART_FRAMES) return;
+    if (this.closed || !this.gate.open || pass.walFrames < WAL_RESTART_FRAMES) return;
     void this.restartWal();
   }
 
@@ -510,7 +509,6 @@ export class Inbox {
    * inference go on, and only writers wait.
    */
   private async restartWal(): Promise<void> {
-    this.restarting = true;
     this.commit(false);
     this.gate.hold();
     const heldAt = performance.now();
@@ -518,7 +516,6 @@ export class Inbox {
     try {
       pass = await this.checkpointer?.passNow(WAL_RESTART_HOLD_MS);
     } finally {
-      this.restarting = false;
       this.gate.release();
     }
     // Complete: the next transaction starts the WAL over. Otherwise (a reader held frames, the disk was too
