@@ -28,7 +28,7 @@ export function auditVerify(
     err.write(`TAMPERED: ${result.problems.length} problem(s) in ${summary}\n`);
     return EXIT_TAMPERED;
   } finally {
-    inbox.close();
+    void inbox.close();
   }
 }
 
@@ -60,7 +60,7 @@ export function auditExport(stateDir: string, since: number, out: NodeJS.Writabl
     }
     return 0;
   } finally {
-    inbox.close();
+    void inbox.close();
   }
 }
 

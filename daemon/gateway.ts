@@ -224,7 +224,7 @@ export class Gateway {
     await this.deps.transport.stop();
     if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
     await Promise.allSettled([...this.deps.models.values(), ...this.models.values()].map((m) => m.dispose()));
-    this.inbox?.close();
+    await this.inbox?.close();
   }
 
   // ------------------------------------------------------------------ intake

@@ -166,6 +166,7 @@ export class Inbox {
   private readonly onWalRestart: (heldMs: number, restarted: boolean) => void;
   private readonly statements: ReturnType<typeof prepare>;
   private closed = false;
+  private closing: Promise<void> = Promise.resolve();
   private checkpointer: WalCheckpointer | undefined;
   /** Held while a WAL restart needs a moment with no new frames (so also: a restart is in progress). */
   private readonly gate = new WriteGate();
@@ -567,16 +568,22 @@ export class Inbox {
     return counts;
   }
 
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Writes what is left and closes the database at once; the promise settles when the checkpoint thread has
+   * ended too. Until then that thread may still open the file (a thread started moments ago is only now
+   * loading), so whoever removes or moves the state directory must wait for it. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closed) return this.closing;
     this.gate.release();
     if (this.publishMarks.length > 0) this.flushPublishMarks();
     this.commit();
     this.closed = true;
-    void this.checkpointer?.stop();
+    this.closing = this.checkpointer?.stop() ?? Promise.resolve();
     // A final checkpoint here keeps the WAL small for the next start and for audit tools.
     if (!this.db.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
+    return this.closing;
   }
 
   private write<T>(fn: () => T): T {

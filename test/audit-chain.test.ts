@@ -41,7 +41,7 @@ function verify(dir: string) {
   try {
     return verifyChain(inbox.anchor(), inbox.chain(inbox.anchor().seq));
   } finally {
-    inbox.close();
+    void inbox.close();
   }
 }
 
@@ -49,7 +49,7 @@ t.test('an untouched log verifies, and the chain continues across a reopen', asy
   const dir = tempDir(t);
   const first = Inbox.open(state(dir), { keepInput: false });
   fill(first, 10);
-  first.close();
+  await first.close();
   const second = Inbox.open(state(dir), { keepInput: false });
   second.insert({
     pipeline: 'p',
@@ -74,7 +74,7 @@ t.test('an untouched log verifies, and the chain continues across a reopen', asy
     message: '{}',
     replyTopic: null,
   });
-  second.close();
+  await second.close();
   const result = verify(dir);
   t.ok(result.ok, 'verifies');
   t.equal(result.rows, 11);
@@ -85,7 +85,7 @@ t.test('an edited row is detected', async (t) => {
   const dir = tempDir(t);
   const inbox = Inbox.open(state(dir), { keepInput: false });
   fill(inbox, 20);
-  inbox.close();
+  await inbox.close();
   const db = new Database(join(dir, INBOX_FILE));
   db.prepare(`UPDATE events SET decision = 'accept' WHERE event_id = 'e9'`).run();
   db.close();
@@ -98,7 +98,7 @@ t.test('a deleted row is detected', async (t) => {
   const dir = tempDir(t);
   const inbox = Inbox.open(state(dir), { keepInput: false });
   fill(inbox, 20);
-  inbox.close();
+  await inbox.close();
   const db = new Database(join(dir, INBOX_FILE));
   db.prepare(`DELETE FROM events WHERE event_id = 'e4'`).run();
   db.close();
@@ -118,7 +118,7 @@ t.test('a row re-hashed to hide an edit still breaks the next link', async (t) =
   const dir = tempDir(t);
   const inbox = Inbox.open(state(dir), { keepInput: false });
   fill(inbox, 5);
-  inbox.close();
+  await inbox.close();
   const db = new Database(join(dir, INBOX_FILE));
   db.prepare(`UPDATE events SET decision = 'accept', hash = '${'f'.repeat(64)}' WHERE seq = 3`).run();
   db.close();
@@ -135,7 +135,7 @@ t.test('retention pruning leaves a chain that still verifies from its anchor', a
   const inbox = Inbox.open(state(dir), { keepInput: false });
   fill(inbox, AUDIT_SEGMENT_ROWS + 50);
   t.equal(inbox.prune(Number.MAX_SAFE_INTEGER), AUDIT_SEGMENT_ROWS);
-  inbox.close();
+  await inbox.close();
   const result = verify(dir);
   t.ok(result.ok, 'verifies after pruning');
   t.equal(result.anchorSeq, AUDIT_SEGMENT_ROWS);

@@ -5,7 +5,7 @@ import t from 'tap';
 import { INBOX_FILE, Inbox } from '../daemon/inbox.js';
 import { cliPath, tempDir } from './helpers/gateway-process.js';
 
-function seed(dir: string, n: number): void {
+async function seed(dir: string, n: number): Promise<void> {
   const inbox = Inbox.open({ dir, retentionHours: 1, synchronous: 'normal' }, { keepInput: false });
   for (let i = 0; i < n; i += 1) {
     inbox.insert({
@@ -32,7 +32,7 @@ function seed(dir: string, n: number): void {
       replyTopic: null,
     });
   }
-  inbox.close();
+  await inbox.close();
 }
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8' });
@@ -41,7 +41,7 @@ t.test(
   'audit verify: ok on an intact log, exit 1 naming the row once a row is edited or deleted',
   async (t) => {
     const dir = tempDir(t);
-    seed(dir, 12);
+    await seed(dir, 12);
     const ok = cli('audit', 'verify', '--state', dir);
     t.equal(ok.status, 0, ok.stderr);
     t.match(ok.stdout, /^ok: 12 decision rows from seq 1 to 12; head [0-9a-f]{64}/);
@@ -60,7 +60,7 @@ t.test(
 
 t.test('audit export --since prints the decisions as JSON lines', async (t) => {
   const dir = tempDir(t);
-  seed(dir, 5);
+  await seed(dir, 5);
   const out = cli('audit', 'export', '--state', dir, '--since', '2026-11-28T10:00:03Z');
   t.equal(out.status, 0, out.stderr);
   const rows = out.stdout

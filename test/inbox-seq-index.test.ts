@@ -40,7 +40,7 @@ t.test('a new state file indexes seq only where it is set', async (t) => {
   const dir = tempDir(t);
   const inbox = Inbox.open(state(dir), { keepInput: false });
   writeChain(inbox, ['e1', 'e2', 'e3']);
-  inbox.close();
+  await inbox.close();
   t.same(seqIndexes(dir), [{ name: 'events_seq', unique: 1, partial: 1 }]);
   const reader = Inbox.openReadOnly(dir);
   t.teardown(() => reader.close());
@@ -63,7 +63,7 @@ t.test('a state file with the older UNIQUE column keeps it and gets no second in
 
   const inbox = Inbox.open(state(dir), { keepInput: false });
   writeChain(inbox, ['e1', 'e2', 'e3']);
-  inbox.close();
+  await inbox.close();
   t.same(
     seqIndexes(dir).map((index) => ({ unique: index.unique, partial: index.partial })),
     [{ unique: 1, partial: 0 }],

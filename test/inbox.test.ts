@@ -56,7 +56,7 @@ t.test(
     await new Promise((resolve) => setTimeout(resolve, 400));
     t.equal(inbox.get('p', 'e2')?.state, 'published', 'a quiet inbox writes it by itself');
     inbox.markPublished('p', 'e3');
-    inbox.close();
+    await inbox.close();
     const reopened = Inbox.open(state(dir), { keepInput: false });
     t.teardown(() => reopened.close());
     t.equal(reopened.get('p', 'e3')?.state, 'published', 'close writes what is left');
@@ -84,8 +84,8 @@ t.test('pending and unpublished rows survive a reopen', async (t) => {
   first.insert(event('pending-1'));
   first.insert(event('decided-1'));
   first.decide('p', 'decided-1', decision());
-  first.close();
-  first.close();
+  await first.close();
+  await first.close();
   const second = Inbox.open(state(dir), { keepInput: false });
   t.teardown(() => second.close());
   t.same(
