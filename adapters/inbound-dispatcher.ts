@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { IPublishPacket } from 'mqtt';
-import type { InboundMessage, Logger, MessageHandler } from '../daemon/ports.js';
+import type { DurabilityBarrier, InboundMessage, Logger, MessageHandler } from '../daemon/ports.js';
 import type { ReconnectBackoff } from './reconnect-backoff.js';
 
 export interface InboundDispatcherDeps {
@@ -20,6 +20,10 @@ export interface InboundDispatcherDeps {
    * in flight); it is asked again after a quiet period.
    */
   resumeSession(): boolean;
+  /** True while the connection's writes are held until the turn's records are durable (WriteWindow). */
+  acksHeld(): boolean;
+  /** Makes the handler's records durable; throws when it cannot (see DurabilityBarrier). */
+  makeDurable: DurabilityBarrier;
 }
 
 /** A session resume waits until no inbound message was in hand for this long, milliseconds. */
@@ -33,6 +37,8 @@ export class InboundDispatcher {
   private readonly handler: MessageHandler;
   private readonly backoff: ReconnectBackoff;
   private readonly resumeSession: () => boolean;
+  private readonly acksHeld: () => boolean;
+  private readonly makeDurable: DurabilityBarrier;
   private tail: Promise<void>;
   /** Messages handed over and not yet answered. */
   private pending: number;
@@ -45,6 +51,8 @@ export class InboundDispatcher {
     this.handler = deps.handler;
     this.backoff = deps.backoff;
     this.resumeSession = deps.resumeSession;
+    this.acksHeld = deps.acksHeld;
+    this.makeDurable = deps.makeDurable;
     this.tail = Promise.resolve();
     this.pending = 0;
     this.lastSettledAt = 0;
@@ -63,6 +71,9 @@ export class InboundDispatcher {
     this.tail = this.tail.then(async () => {
       try {
         await this.handler(message);
+        // A PUBACK written now would leave at once (a handler that waited, a turn without inbound data):
+        // the record goes on disk first. In a held turn the connection's release does it for the burst.
+        if (!this.acksHeld()) this.makeDurable();
       } catch (error) {
         this.settled();
         this.logger.warn(

@@ -15,6 +15,7 @@ import {
 import type { MqttConfig } from '../config/types.js';
 import { ConfigError, ErrorCodes, MqttError, TopicError } from '../daemon/errors.js';
 import type {
+  DurabilityBarrier,
   Logger,
   MessageHandler,
   MqttTransport,
@@ -33,6 +34,7 @@ import {
   type MqttEndpoint,
 } from './mqtt-endpoint.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
+import type { WriteWindow } from './write-window.js';
 
 export interface MqttTransportDeps {
   logger: Logger;
@@ -105,6 +107,9 @@ class MqttClientTransport implements MqttTransport {
   private inbound: InboundDispatcher | undefined;
   private resuming: Deferred | undefined;
   private stopping: Promise<void> | undefined;
+  private makeDurable: DurabilityBarrier;
+  /** The current connection's; its held writes include the PUBACKs of the messages handled this turn. */
+  private writeWindow: WriteWindow | undefined;
 
   constructor(deps: MqttTransportDeps, endpoint: MqttEndpoint) {
     this.protocolVersion = deps.config.protocolVersion;
@@ -130,6 +135,8 @@ class MqttClientTransport implements MqttTransport {
     this.inbound = undefined;
     this.resuming = undefined;
     this.stopping = undefined;
+    this.makeDurable = () => undefined;
+    this.writeWindow = undefined;
   }
 
   get state(): TransportState {
@@ -140,7 +147,11 @@ class MqttClientTransport implements MqttTransport {
     (this.listeners[event] as TransportEvents[E][]).push(listener);
   }
 
-  async start(subscriptions: readonly string[], onMessage: MessageHandler): Promise<void> {
+  async start(
+    subscriptions: readonly string[],
+    onMessage: MessageHandler,
+    makeDurable: DurabilityBarrier = () => undefined,
+  ): Promise<void> {
     if (this.started || this.stopping !== undefined) {
       throw new MqttError(ErrorCodes.MQTT_CONNECT, 'mqtt transport was already started', {
         retryable: false,
@@ -164,8 +175,14 @@ class MqttClientTransport implements MqttTransport {
     }
     const first = deferred();
     this.firstConnect = first;
+    this.makeDurable = makeDurable;
     const client = new MqttClient(
-      createStreamBuilder(this.endpoint, material, this.config.tls.rejectUnauthorized),
+      createStreamBuilder(this.endpoint, material, this.config.tls.rejectUnauthorized, {
+        beforeRelease: () => this.releaseAcks(),
+        opened: (window) => {
+          this.writeWindow = window;
+        },
+      }),
       this.clientOptions(),
     );
     this.client = client;
@@ -178,6 +195,8 @@ class MqttClientTransport implements MqttTransport {
         maxMs: this.config.reconnect.maxMs,
       }),
       resumeSession: () => this.resumeSession(client),
+      acksHeld: () => this.writeWindow?.held === true,
+      makeDurable,
     });
     this.inbound = inbound;
     client.handleMessage = (packet, done) => {
@@ -489,6 +508,13 @@ class MqttClientTransport implements MqttTransport {
     // Graceful: in-flight publishes are acknowledged first, then DISCONNECT (the Will is discarded,
     // [MQTT-3.1.2-10]). Not connected: nothing to wait for, and MQTT.js would queue the DISCONNECT forever.
     const graceful = client.connected;
+    // Ending uncorks the socket, held PUBACKs included: what they acknowledge goes on record first.
+    try {
+      this.releaseAcks();
+    } catch {
+      client.stream.destroy();
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.logger.warn(
@@ -506,6 +532,19 @@ class MqttClientTransport implements MqttTransport {
   }
 
   // ------------------------------------------------------------------ inbound
+
+  /** Before the turn's held writes leave: the events their PUBACKs acknowledge go on record first. */
+  private releaseAcks(): void {
+    try {
+      this.makeDurable();
+    } catch (error) {
+      this.logger.error(
+        { err: error },
+        'could not record the events of this turn: dropping the connection unacknowledged, so the broker redelivers them',
+      );
+      throw error;
+    }
+  }
 
   /** For the inbound dispatcher: true when the resume is under way or not needed any more. */
   private resumeSession(client: MqttClient): boolean {

@@ -100,6 +100,8 @@ export class Gateway {
           'state database commit failed; its events are answered after a restart',
         ),
       onWalRestart: (heldMs, restarted) => this.metrics.walRestart(heldMs, restarted),
+      // The transport calls flush() before a PUBACK can leave (see start() below).
+      inserts: 'on-flush',
     });
     this.outbox = new Outbox({
       transport: this.deps.transport,
@@ -124,7 +126,12 @@ export class Gateway {
     }
     this.pipelines = this.compilePipelines(config, this.deps.models);
     const subscriptions = [...new Set(config.pipelines.map((p) => p.subscribe))];
-    await this.deps.transport.start(subscriptions, (message) => this.onMessage(message));
+    const inbox = this.inbox;
+    await this.deps.transport.start(
+      subscriptions,
+      (message) => this.onMessage(message),
+      () => inbox.flush(),
+    );
     this.recover();
     this.retentionTimer = setInterval(() => this.pruneRetention(), RETENTION_SWEEP_MS).unref();
     this.started = true;
@@ -305,7 +312,11 @@ export class Gateway {
           eventId,
         });
       }
-      this.outbox!.decision(pipeline.config.name, eventId, replyTopic, record.message, event.correlation);
+      const outbox = this.outbox!;
+      // Published once on record, like every decision (the insert commits with the turn's others).
+      inbox.afterCommit(() =>
+        outbox.decision(pipeline.config.name, eventId, replyTopic, record.message, event.correlation),
+      );
       return;
     }
     if (!inbox.insert(event)) return this.onRedelivery(pipeline, eventId, message, captures);
@@ -521,12 +532,14 @@ export class Gateway {
         );
         if (this.inbox!.decide(stored.pipeline, stored.eventId, record)) {
           this.noteDecided(pipeline, answer, age);
-          outbox.decision(
-            stored.pipeline,
-            stored.eventId,
-            record.replyTopic,
-            record.message,
-            stored.correlation,
+          this.inbox!.afterCommit(() =>
+            outbox.decision(
+              stored.pipeline,
+              stored.eventId,
+              record.replyTopic,
+              record.message,
+              stored.correlation,
+            ),
           );
         }
       },

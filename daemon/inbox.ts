@@ -157,13 +157,22 @@ export interface InboxOptions {
   onCommitError?: (error: unknown) => void;
   /** Told after each WAL restart attempt: how long writes were held, ms, and whether the WAL restarted. */
   onWalRestart?: (heldMs: number, restarted: boolean) => void;
+  /**
+   * When a new event is durable: `on-insert` commits in `insert()`; `on-flush` leaves it in the open
+   * transaction until `flush()` (or the end of the turn), for a caller that calls `flush()` before the
+   * event's acknowledgement can leave (see DurabilityBarrier). Default `on-insert`.
+   */
+  inserts?: InsertDurability;
 }
+
+export type InsertDurability = 'on-insert' | 'on-flush';
 
 export class Inbox {
   private readonly db: Database.Database;
   private readonly keepInput: boolean;
   private readonly onCommitError: (error: unknown) => void;
   private readonly onWalRestart: (heldMs: number, restarted: boolean) => void;
+  private readonly inserts: InsertDurability;
   private readonly statements: ReturnType<typeof prepare>;
   private closed = false;
   private closing: Promise<void> = Promise.resolve();
@@ -185,6 +194,10 @@ export class Inbox {
   private transactionOpen = false;
   private commitScheduled = false;
   private afterCommitQueue: (() => void)[] = [];
+  /** New events in the open transaction that someone is about to acknowledge (`on-flush`). */
+  private unflushedInserts = 0;
+  /** Why such events are not on record after all: `flush()` throws it, once. */
+  private lostInserts: unknown;
   /** The chain head: the last decided row's sequence number and hash. */
   private headSeq: number;
   private headHash: string;
@@ -194,6 +207,7 @@ export class Inbox {
     this.keepInput = options.keepInput;
     this.onCommitError = options.onCommitError ?? (() => undefined);
     this.onWalRestart = options.onWalRestart ?? (() => undefined);
+    this.inserts = options.inserts ?? 'on-insert';
     this.statements = prepare(db);
     const head = this.statements.head.get() as { seq: number; hash: string } | undefined;
     const anchor = this.anchor();
@@ -285,7 +299,7 @@ export class Inbox {
         event.inputSha256,
       ),
     );
-    this.commit();
+    this.insertWritten();
     return result.changes === 1;
   }
 
@@ -309,7 +323,7 @@ export class Inbox {
         inputSha256: event.inputSha256,
       }),
     );
-    this.commit();
+    this.insertWritten();
     return this.advance(result.changes, link);
   }
 
@@ -435,6 +449,22 @@ export class Inbox {
     }
   }
 
+  /**
+   * Makes every insert so far durable (`on-flush`): commits now and throws when that failed, or when an
+   * earlier commit of this turn that held such inserts failed. Nothing happens when nothing is pending.
+   */
+  flush(): void {
+    if (!this.closed) this.commit(false);
+    const lost = this.lostInserts;
+    this.lostInserts = undefined;
+    if (lost !== undefined) throw lost;
+  }
+
+  private insertWritten(): void {
+    if (this.inserts === 'on-insert') this.commit();
+    else this.unflushedInserts += 1;
+  }
+
   /** Runs `fn` once everything written so far is committed (at once when nothing is pending). */
   afterCommit(fn: () => void): void {
     if (!this.transactionOpen) fn();
@@ -450,12 +480,16 @@ export class Inbox {
   private commit(rethrow = true): void {
     if (!this.transactionOpen) return;
     this.transactionOpen = false;
+    const inserts = this.unflushedInserts;
+    this.unflushedInserts = 0;
     let failure: unknown;
     try {
       this.write(() => this.statements.commit.run());
     } catch (error) {
       failure = error;
       this.rollBack();
+      // Their acknowledgements are on the way out: the next flush() must stop them.
+      if (inserts > 0) this.lostInserts ??= error;
     }
     const waiting = this.afterCommitQueue;
     this.afterCommitQueue = [];

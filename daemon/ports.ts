@@ -41,6 +41,14 @@ export interface InboundMessage {
  */
 export type MessageHandler = (message: InboundMessage) => void | Promise<void>;
 
+/**
+ * Given to the transport with the handler: makes durable whatever the handler has recorded since the last
+ * call, and throws when it could not. The transport calls it before any PUBACK written since then can
+ * leave the process, so a handler may leave its records uncommitted until then: the acknowledgements of a
+ * burst of messages then share one commit. When it throws, those PUBACKs are never sent.
+ */
+export type DurabilityBarrier = () => void;
+
 export interface PublishOptions {
   qos: 0 | 1;
   retain?: boolean;
@@ -62,7 +70,11 @@ export interface MqttTransport {
    * Connects, subscribes (QoS 1) to `subscriptions` on every connect, publishes retained `online`
    * on the status topic. Resolves on the first successful connect.
    */
-  start(subscriptions: readonly string[], onMessage: MessageHandler): Promise<void>;
+  start(
+    subscriptions: readonly string[],
+    onMessage: MessageHandler,
+    makeDurable?: DurabilityBarrier,
+  ): Promise<void>;
   /**
    * Replaces the subscription list (a config reload): subscribes what is new, unsubscribes what is gone, and
    * uses the new list on every later connect. Resolves once the broker acknowledged both, or at once while
