@@ -24,6 +24,8 @@ export interface InboundDispatcherDeps {
   acksHeld(): boolean;
   /** Makes the handler's records durable; throws when it cannot (see DurabilityBarrier). */
   makeDurable: DurabilityBarrier;
+  /** Undefined while the broker reads what we write; else settles when the next event may be handled. */
+  whenBrokerReads(): Promise<void> | undefined;
 }
 
 /** A session resume waits until no inbound message was in hand for this long, milliseconds. */
@@ -39,6 +41,7 @@ export class InboundDispatcher {
   private readonly resumeSession: () => boolean;
   private readonly acksHeld: () => boolean;
   private readonly makeDurable: DurabilityBarrier;
+  private readonly whenBrokerReads: () => Promise<void> | undefined;
   private tail: Promise<void>;
   /** Messages handed over and not yet answered. */
   private pending: number;
@@ -53,6 +56,7 @@ export class InboundDispatcher {
     this.resumeSession = deps.resumeSession;
     this.acksHeld = deps.acksHeld;
     this.makeDurable = deps.makeDurable;
+    this.whenBrokerReads = deps.whenBrokerReads;
     this.tail = Promise.resolve();
     this.pending = 0;
     this.lastSettledAt = 0;
@@ -69,6 +73,9 @@ export class InboundDispatcher {
     this.pending += 1;
     // One at a time even across a reconnect: a new connection's packets wait for a handler still running.
     this.tail = this.tail.then(async () => {
+      // MQTT.js reads no further packet until this one is done: the broker keeps the events meanwhile.
+      const backlog = this.whenBrokerReads();
+      if (backlog !== undefined) await backlog;
       try {
         await this.handler(message);
         // A PUBACK written now would leave at once (a handler that waited, a turn without inbound data):

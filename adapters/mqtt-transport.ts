@@ -33,6 +33,7 @@ import {
   readTlsMaterial,
   type MqttEndpoint,
 } from './mqtt-endpoint.js';
+import { OutboundBacklog } from './outbound-backlog.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import type { WriteWindow } from './write-window.js';
 
@@ -110,6 +111,7 @@ class MqttClientTransport implements MqttTransport {
   private makeDurable: DurabilityBarrier;
   /** The current connection's; its held writes include the PUBACKs of the messages handled this turn. */
   private writeWindow: WriteWindow | undefined;
+  private readonly outboundBacklog: OutboundBacklog;
 
   constructor(deps: MqttTransportDeps, endpoint: MqttEndpoint) {
     this.protocolVersion = deps.config.protocolVersion;
@@ -137,6 +139,7 @@ class MqttClientTransport implements MqttTransport {
     this.stopping = undefined;
     this.makeDurable = () => undefined;
     this.writeWindow = undefined;
+    this.outboundBacklog = new OutboundBacklog(this.logger);
   }
 
   get state(): TransportState {
@@ -196,6 +199,7 @@ class MqttClientTransport implements MqttTransport {
       }),
       resumeSession: () => this.resumeSession(client),
       acksHeld: () => this.writeWindow?.held === true,
+      whenBrokerReads: () => this.outboundBacklog.wait(client.stream),
       makeDurable,
     });
     this.inbound = inbound;
