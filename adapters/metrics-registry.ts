@@ -13,6 +13,8 @@ export interface MetricsSources {
   /** Per model: events waiting and runs in flight. */
   queues(): ReadonlyMap<string, { queued: number; inflight: number }>;
   mqttConnected(): boolean;
+  /** Inbound events held back so far because the broker was not reading our publishes. */
+  mqttIntakeHolds(): number;
   /** Broker connected, models loaded, not draining. */
   ready(): boolean;
 }
@@ -348,6 +350,17 @@ function defineMetrics(registry: Registry, deps: MetricsRegistryDeps, lag: LagMo
     registers,
     collect() {
       this.set(process.memoryUsage.rss());
+    },
+  });
+  const intake = { holds: 0 };
+  new Counter({
+    name: 'infergate_mqtt_intake_holds_total',
+    help: 'Inbound events held back because the broker was not reading our publishes (over 1 MiB unsent).',
+    registers,
+    collect() {
+      const holds = sources.mqttIntakeHolds();
+      this.inc(Math.max(holds - intake.holds, 0));
+      intake.holds = holds;
     },
   });
   const cpu = { seconds: 0 };

@@ -142,6 +142,10 @@ class MqttClientTransport implements MqttTransport {
     this.outboundBacklog = new OutboundBacklog(this.logger);
   }
 
+  get intakeHolds(): number {
+    return this.outboundBacklog.held;
+  }
+
   get state(): TransportState {
     return this.currentState;
   }

@@ -55,6 +55,7 @@ export function createOperations(
     sources: {
       queues: () => state.gateway?.queues ?? new Map(),
       mqttConnected: () => state.transport?.state === 'connected',
+      mqttIntakeHolds: () => state.transport?.intakeHolds ?? 0,
       ready: () => state.gateway?.ready ?? false,
     },
   });

@@ -66,6 +66,8 @@ export interface TransportEvents {
 export interface MqttTransport {
   readonly protocolVersion: 4 | 5;
   readonly state: TransportState;
+  /** Inbound events held back so far because the broker was not reading what we publish. */
+  readonly intakeHolds: number;
   /**
    * Connects, subscribes (QoS 1) to `subscriptions` on every connect, publishes retained `online`
    * on the status topic. Resolves on the first successful connect.

@@ -33,6 +33,7 @@ t.test('paths, methods and bounds', async (t) => {
     sources: {
       queues: () => new Map([['m', { queued: 2, inflight: 1 }]]),
       mqttConnected: () => true,
+      mqttIntakeHolds: () => 0,
       ready: () => true,
     },
   });
@@ -118,7 +119,12 @@ t.test('docs/metrics.md documents every metric; the Grafana dashboard uses only 
     pipelines: ['p'],
     models: ['m'],
     version: 'test',
-    sources: { queues: () => new Map(), mqttConnected: () => false, ready: () => false },
+    sources: {
+      queues: () => new Map(),
+      mqttConnected: () => false,
+      mqttIntakeHolds: () => 0,
+      ready: () => false,
+    },
   });
   const exposed = new Set(
     [...(await registry.metrics()).matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]!),
