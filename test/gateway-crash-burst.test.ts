@@ -7,7 +7,7 @@
 import t from 'tap';
 import { requireMosquitto } from './helpers/mosquitto.js';
 import { startGatewayFixture } from './helpers/gateway-fixture.js';
-import { atmEvent, sleep, spawnGateway } from './helpers/gateway-process.js';
+import { atmEvent, decisionsById, sleep, spawnGateway } from './helpers/gateway-process.js';
 
 const TOTAL = 5000;
 
@@ -48,15 +48,7 @@ t.test('kill -9 mid-burst, restart: every event answered, one decision per id', 
   while (ids.some((id) => !answered().has(id)) && performance.now() < until) await sleep(50);
   await sleep(500);
 
-  const byId = new Map<string, Set<string>>();
-  for (const reply of inbox.replies) {
-    const id = reply.body.id as string;
-    const decisions = byId.get(id) ?? new Set<string>();
-    decisions.add(
-      JSON.stringify([reply.body.decision, reply.body.source, reply.body.reason, reply.body.score]),
-    );
-    byId.set(id, decisions);
-  }
+  const byId = decisionsById(inbox.replies);
   t.ok(answeredBeforeKill < TOTAL, `killed mid-burst: ${answeredBeforeKill} of ${TOTAL} answered before`);
   t.same(
     ids.filter((id) => !byId.has(id)),

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { requireMosquitto } from './helpers/mosquitto.js';
 import { startGatewayFixture } from './helpers/gateway-fixture.js';
-import { atmEvent, sleep, spawnGateway } from './helpers/gateway-process.js';
+import { atmEvent, decisionsById, sleep, spawnGateway } from './helpers/gateway-process.js';
 
 t.test('kill -9 mid-stream, restart: every event answered, one decision per id', async (t) => {
   if (!requireMosquitto(t)) return;
@@ -38,16 +38,10 @@ t.test('kill -9 mid-stream, restart: every event answered, one decision per id',
   while (ids.some((id) => !answered().has(id)) && performance.now() < until) await sleep(50);
   await sleep(500);
 
-  const byId = new Map<string, Set<string>>();
   for (const reply of inbox.replies) {
-    const id = reply.body.id as string;
-    t.equal(reply.correlation, id, 'correlation data matches the id');
-    const decisions = byId.get(id) ?? new Set<string>();
-    decisions.add(
-      JSON.stringify([reply.body.decision, reply.body.source, reply.body.reason, reply.body.score]),
-    );
-    byId.set(id, decisions);
+    t.equal(reply.correlation, reply.body.id as string, 'correlation data matches the id');
   }
+  const byId = decisionsById(inbox.replies);
   const unanswered = ids.filter((id) => !byId.has(id));
   t.same(unanswered, [], 'no event lost');
   const conflicting = [...byId].filter(([, decisions]) => decisions.size !== 1).map(([id]) => id);

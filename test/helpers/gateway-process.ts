@@ -241,6 +241,23 @@ export interface Reply {
   at: number;
 }
 
+/**
+ * Per event id, the distinct decisions its replies carried (decision, source, reason, score): one entry per
+ * id when repeats only republished the stored decision.
+ */
+export function decisionsById(replies: readonly Reply[]): Map<string, Set<string>> {
+  const byId = new Map<string, Set<string>>();
+  for (const reply of replies) {
+    const id = reply.body.id as string;
+    const decisions = byId.get(id) ?? new Set<string>();
+    decisions.add(
+      JSON.stringify([reply.body.decision, reply.body.source, reply.body.reason, reply.body.score]),
+    );
+    byId.set(id, decisions);
+  }
+  return byId;
+}
+
 /** A message as JSON; one that is not (the status topic's `online`) as `{ raw: text }`. */
 export function messageBody(payload: Buffer): Record<string, unknown> {
   const text = payload.toString('utf8');
