@@ -86,7 +86,7 @@ function round2(x: number): number {
 /**
  * Mostly ordinary withdrawals, with a few percent of suspicious ones (abroad, far from home, several
  * withdrawals in minutes, repeated PIN attempts) so the model's score, and so the decision, varies.
- * Units and ranges follow tools/sample-model-specs.ts (EUR, hour 0-23, weekday 0-6 with 0 = Monday).
+ * Units and ranges follow tools/dev/sample-model-specs.ts (EUR, hour 0-23, weekday 0-6 with 0 = Monday).
  */
 export function makeAtmEventGenerator(seed: number, terminals = 200): (id: string) => AtmEvent {
   const rand = seededRandom(seed);

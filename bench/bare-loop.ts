@@ -9,7 +9,7 @@
  * Prints `ready` on stdout once subscribed.
  */
 import { parseArgs } from 'node:util';
-import { disableOnnxTelemetry } from '../adapters/onnx-telemetry.js';
+import { disableOnnxTelemetry } from '../adapters/onnx/telemetry.js';
 import { ATM_FEATURE_COUNT, atmDecision, atmFeatures, type AtmEvent } from './atm-event.js';
 import { connectNoDelay, whenConnected } from './mqtt-client.js';
 
@@ -26,7 +26,7 @@ if (!values.url || !values.model) {
   process.exit(2);
 }
 
-// As the gateway does: onnxruntime's telemetry thread and its uploads are off (adapters/onnx-telemetry.ts).
+// As the gateway does: onnxruntime's telemetry thread and its uploads are off (adapters/onnx/telemetry.ts).
 disableOnnxTelemetry();
 const ort = await import('onnxruntime-node');
 const session = await ort.InferenceSession.create(values.model, {

@@ -2,7 +2,7 @@
  * `npm run bench -- --llm`: per-event `classify` latency of an LLM pipeline with the shape of
  * DeepSeek-R1-Distill-Qwen-1.5B (Q4_0, random weights: it costs what the real model costs per token), with the
  * system prompt's KV cache reused and with it disabled, side by side. Each variant runs in its own process
- * through the real adapter (adapters/llama-model.ts), so its load time and resident memory are its own.
+ * through the real adapter (adapters/llama/model.ts), so its load time and resident memory are its own.
  *
  *   node dist/bench/bench.js --llm [--model FILE] [--events 40] [--event-tokens 30] [--system-tokens 120]
  *     [--threads 2] [--budget 300] [--json out.json]
@@ -17,8 +17,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { createLlamaModel } from '../adapters/llama-model.js';
-import { writeGgufTestModel } from '../tools/gguf-test-model.js';
+import { createLlamaModel } from '../adapters/llama/model.js';
+import { writeGgufTestModel } from '../tools/dev/gguf-test-model.js';
 
 const LABELS = ['accept', 'review', 'decline'];
 const OPTIONS = {

@@ -6,7 +6,7 @@
  * queueing under load come on top.
  */
 import { pino } from 'pino';
-import type { InfergateConfig } from '../config/types.js';
+import type { InfergateConfig } from '../daemon/config.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
 import type { ModelRunner } from '../daemon/ports.js';
 import { modelFactory } from './create-models.js';

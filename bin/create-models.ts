@@ -1,6 +1,6 @@
-import { createOnnxModel } from '../adapters/onnx-model.js';
-import { OnnxWorkerPool } from '../adapters/onnx-worker-pool.js';
-import type { InfergateConfig } from '../config/types.js';
+import { createOnnxModel } from '../adapters/onnx/model.js';
+import { OnnxWorkerPool } from '../adapters/onnx/worker-pool.js';
+import type { InfergateConfig } from '../daemon/config.js';
 import type { Logger, ModelRunner } from '../daemon/ports.js';
 
 /** Builds a runner per configured model; see `modelFactory`. */
@@ -30,7 +30,7 @@ async function createModels(
     if (model.runtime === 'onnx') {
       models.set(name, createOnnxModel({ logger, model, pool: onnxPool }));
     } else {
-      const { createLlamaModel } = await import('../adapters/llama-model.js');
+      const { createLlamaModel } = await import('../adapters/llama/model.js');
       // Validation lets one prompt pipeline use a llama model: the prompt is part of what the model loads.
       const pipeline = config.pipelines.find((p) => p.model === name && p.prompt !== null);
       models.set(

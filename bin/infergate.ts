@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
-import type { InfergateConfig } from '../config/types.js';
+import type { InfergateConfig } from '../daemon/config.js';
 import { ConfigError, ErrorCodes, isInfergateError } from '../daemon/errors.js';
 
 /** sysexits(3): what systemd and shell scripts already know how to read. */
@@ -89,7 +89,7 @@ const commands: Record<string, Command> = {
       'accuracy-level': { type: 'string' },
     },
     async run(values, positionals) {
-      const { quantizeCommand } = await import('../tools/quantize-command.js');
+      const { quantizeCommand } = await import('../tools/quantize/quantize-command.js');
       return quantizeCommand(values, positionals, this.usage);
     },
   },
@@ -113,7 +113,7 @@ const commands: Record<string, Command> = {
       json: { type: 'boolean' },
     },
     async run(values, positionals) {
-      const { evalCommand } = await import('../tools/eval-command.js');
+      const { evalCommand } = await import('../tools/eval/eval-command.js');
       return evalCommand(values, positionals, this.usage);
     },
   },

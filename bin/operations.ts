@@ -5,12 +5,12 @@
  * through the gateway's lifecycle.
  */
 import { readFileSync } from 'node:fs';
-import { createMetricsRegistry, type MetricsRegistry } from '../adapters/metrics-registry.js';
-import { createMetricsServer, type MetricsServer } from '../adapters/metrics-server.js';
-import { createStatsPublisher, type StatsPublisher } from '../adapters/stats-publisher.js';
-import { systemdListenFd } from '../adapters/systemd-listen-fd.js';
-import { createSystemdNotifier, type SystemdNotifier } from '../adapters/systemd-notifier.js';
-import type { InfergateConfig } from '../config/types.js';
+import { createMetricsRegistry, type MetricsRegistry } from '../adapters/ops/metrics-registry.js';
+import { createMetricsServer, type MetricsServer } from '../adapters/ops/metrics-server.js';
+import { createStatsPublisher, type StatsPublisher } from '../adapters/ops/stats-publisher.js';
+import { systemdListenFd } from '../adapters/ops/systemd-listen-fd.js';
+import { createSystemdNotifier, type SystemdNotifier } from '../adapters/ops/systemd-notifier.js';
+import type { InfergateConfig } from '../daemon/config.js';
 import { isInfergateError } from '../daemon/errors.js';
 import type { Gateway } from '../daemon/gateway.js';
 import type { GatewayMetrics, Logger, MqttTransport } from '../daemon/ports.js';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load-config.js';
-import type { InfergateConfig } from '../config/types.js';
+import type { InfergateConfig } from '../daemon/config.js';
 import { ConfigError, isInfergateError } from '../daemon/errors.js';
 import type { Gateway } from '../daemon/gateway.js';
 import type { Logger } from '../daemon/ports.js';

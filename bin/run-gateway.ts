@@ -1,7 +1,7 @@
-import { createEmbeddedBroker } from '../adapters/embedded-broker.js';
-import { createJsonDecoder } from '../adapters/json-decoder.js';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
-import type { InfergateConfig } from '../config/types.js';
+import { createEmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
+import { createJsonDecoder } from '../adapters/decoders/json-decoder.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
+import type { InfergateConfig } from '../daemon/config.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
 import { createGateway, type Gateway } from '../daemon/gateway.js';
 import type { GatewayMetrics, Logger, MqttTransport } from '../daemon/ports.js';

@@ -1,4 +1,4 @@
-import type { DecisionRules } from './types.js';
+import type { DecisionRules } from '../daemon/config.js';
 import { ConfigProblems, childPath, indexPath, isPlainObject, readMapping } from './config-problems.js';
 import { integerProblem, numberProblem, textProblem } from './value-checks.js';
 

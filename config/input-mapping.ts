@@ -1,4 +1,4 @@
-import type { InputField, InputMapping } from './types.js';
+import type { InputField, InputMapping } from '../daemon/config.js';
 import { ConfigProblems, childPath, indexPath, isPlainObject, readMapping } from './config-problems.js';
 import { textProblem } from './value-checks.js';
 

@@ -11,7 +11,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { type ConfigProblem, ConfigError, ErrorCodes, InfergateError } from '../daemon/errors.js';
-import type { InfergateConfig, ModelConfig, PipelineConfig } from './types.js';
+import type { InfergateConfig, ModelConfig, PipelineConfig } from '../daemon/config.js';
 import { ConfigProblems, isPlainObject, unknownKeyMessage } from './config-problems.js';
 import { type FixedSections, GATEWAY_ID_PATTERN, fixedSchema, loadFixedSections } from './schema.js';
 import { validateModels } from './validate-models.js';

@@ -1,4 +1,4 @@
-import type { PromptConfig } from './types.js';
+import type { PromptConfig } from '../daemon/config.js';
 import { ConfigProblems, childPath, indexPath, readMapping } from './config-problems.js';
 import { decisionProblem } from './decision-rules.js';
 import { fieldPathProblem } from './input-mapping.js';

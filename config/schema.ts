@@ -13,7 +13,7 @@ import type {
   MqttConfig,
   PrivacyConfig,
   StateConfig,
-} from './types.js';
+} from '../daemon/config.js';
 import { ConfigProblems, childPath, isPlainObject, unknownKeyMessage } from './config-problems.js';
 import { mqttUrlProblem, patternProblem, textProblem } from './value-checks.js';
 import {

@@ -1,4 +1,4 @@
-import type { LlamaModelConfig, ModelConfig } from './types.js';
+import type { LlamaModelConfig, ModelConfig } from '../daemon/config.js';
 import { ConfigProblems, childPath, isPlainObject, readMapping } from './config-problems.js';
 import { integerProblem, oneOfProblem, pathProblem } from './value-checks.js';
 

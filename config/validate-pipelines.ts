@@ -1,4 +1,4 @@
-import type { DecisionRules, InputMapping, PipelineConfig, PromptConfig } from './types.js';
+import type { DecisionRules, InputMapping, PipelineConfig, PromptConfig } from '../daemon/config.js';
 import { ConfigProblems, childPath, indexPath, readMapping } from './config-problems.js';
 import { decisionProblem, parseDecisionRules } from './decision-rules.js';
 import { parseInputMapping } from './input-mapping.js';

@@ -3,7 +3,7 @@
  * labels are checked once against the loaded model, so a mismatch stops the gateway at start instead of
  * mis-deciding every event.
  */
-import type { DecisionRules } from '../config/types.js';
+import type { DecisionRules } from './config.js';
 import { ConfigError, ErrorCodes, ModelError } from './errors.js';
 
 export interface Decision {

@@ -1,4 +1,4 @@
-import type { InfergateConfig } from '../config/types.js';
+import type { InfergateConfig } from './config.js';
 import { answerMessage, type Answer } from './answer.js';
 import { ErrorCodes } from './errors.js';
 import { sha256Hex } from './event-identity.js';

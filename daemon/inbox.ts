@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { StateConfig } from '../config/types.js';
+import type { StateConfig } from './config.js';
 import { chainHash, GENESIS_HASH, type StoredChainRow } from './audit-chain.js';
 import { ErrorCodes, StateError } from './errors.js';
 import { WalCheckpointer, type CheckpointPass } from './wal-checkpointer.js';

@@ -3,7 +3,7 @@
  * split and checked once at start; per event it reads own properties only and allocates nothing unless it
  * throws. A field that is absent or null takes its default; values are never coerced ("12" is not 12).
  */
-import type { InputMapping } from '../config/types.js';
+import type { InputMapping } from './config.js';
 import { ConfigError, ErrorCodes, InputError, ModelError, type ConfigProblem } from './errors.js';
 import type { EventFields } from './ports.js';
 

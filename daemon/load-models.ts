@@ -1,4 +1,4 @@
-import type { PipelineConfig } from '../config/types.js';
+import type { PipelineConfig } from './config.js';
 import { MODEL_SHA_PREFIX_LENGTH } from './decision-message.js';
 import type { GatewayMetrics, Logger, ModelRunner } from './ports.js';
 

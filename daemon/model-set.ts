@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { InfergateConfig, ModelConfig } from '../config/types.js';
+import type { InfergateConfig, ModelConfig } from './config.js';
 import type { ModelRunner } from './ports.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { InfergateConfig } from '../config/types.js';
+import type { InfergateConfig } from './config.js';
 import type { Inbox } from './inbox.js';
 import { TokenBucket } from './token-bucket.js';
 

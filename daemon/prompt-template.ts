@@ -1,4 +1,4 @@
-import type { PromptConfig } from '../config/types.js';
+import type { PromptConfig } from './config.js';
 import { ErrorCodes, InputError } from './errors.js';
 import type { EventFields } from './ports.js';
 

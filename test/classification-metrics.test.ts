@@ -1,5 +1,10 @@
 import t from 'tap';
-import { argmax, averagePrecision, classificationReport, rocAuc } from '../tools/classification-metrics.js';
+import {
+  argmax,
+  averagePrecision,
+  classificationReport,
+  rocAuc,
+} from '../tools/eval/classification-metrics.js';
 
 // Seven scored rows, one tie across classes (0.4): positives 0.9, 0.7, 0.4; negatives 0.8, 0.4, 0.2, 0.1.
 const scores = [0.9, 0.8, 0.7, 0.4, 0.4, 0.2, 0.1];

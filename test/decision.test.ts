@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { DecisionRules } from '../config/types.js';
+import type { DecisionRules } from '../daemon/config.js';
 import { compileDecisionRules } from '../daemon/decision.js';
 import { ConfigError, ErrorCodes, ModelError, type ErrorCode } from '../daemon/errors.js';
 import { thrown } from './helpers/thrown.js';

@@ -4,8 +4,8 @@
  */
 import net from 'node:net';
 import t from 'tap';
-import { createEmbeddedBroker } from '../adapters/embedded-broker.js';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
+import { createEmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
 import { ConfigError } from '../daemon/errors.js';
 import { memoryLogger, mqttConfig, transportRoundTrip, waitFor } from './helpers/mqtt-fixtures.js';
 import { connectProbe } from './helpers/mqtt-probe.js';

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { floatTensorValue, node } from '../tools/onnx-builders.js';
-import { encodeModel } from '../tools/onnx-proto.js';
+import { floatTensorValue, node } from '../tools/onnx-format/onnx-builders.js';
+import { encodeModel } from '../tools/onnx-format/onnx-proto.js';
 import { packageRoot, tempDir } from './helpers/onnx-fixtures.js';
 
 const cli = path.join(packageRoot, 'dist', 'bin', 'infergate.js');

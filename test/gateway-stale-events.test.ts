@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import t from 'tap';
-import { writeSlowModel } from '../tools/test-models.js';
+import { writeSlowModel } from './helpers/test-models.js';
 import { requireMosquitto } from './helpers/mosquitto.js';
 import { startGatewayFixture } from './helpers/gateway-fixture.js';
 import { atmEvent, atmPipeline } from './helpers/gateway-process.js';

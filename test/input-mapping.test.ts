@@ -1,6 +1,6 @@
 import t from 'tap';
-import { createJsonDecoder } from '../adapters/json-decoder.js';
-import type { InputMapping } from '../config/types.js';
+import { createJsonDecoder } from '../adapters/decoders/json-decoder.js';
+import type { InputMapping } from '../daemon/config.js';
 import { ConfigError, ErrorCodes, InputError, ModelError } from '../daemon/errors.js';
 import { assertModelWidth, compileInputMapping } from '../daemon/input-mapping.js';
 import { thrown } from './helpers/thrown.js';

@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createJsonDecoder, MAX_SUPPORTED_DEPTH } from '../adapters/json-decoder.js';
-import type { InputLimits } from '../config/types.js';
+import { createJsonDecoder, MAX_SUPPORTED_DEPTH } from '../adapters/decoders/json-decoder.js';
+import type { InputLimits } from '../daemon/config.js';
 import { ConfigError, ErrorCodes, InputError, type ErrorCode } from '../daemon/errors.js';
 import { thrown } from './helpers/thrown.js';
 

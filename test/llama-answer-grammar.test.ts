@@ -1,5 +1,5 @@
 import t from 'tap';
-import { answerGrammar, completeAnswer, validateAnswer } from '../adapters/llama-answer-grammar.js';
+import { answerGrammar, completeAnswer, validateAnswer } from '../adapters/llama/answer-grammar.js';
 import { ErrorCodes } from '../daemon/errors.js';
 
 t.test('the grammar: one fixed JSON layout, the labels, a bounded printable reason', async (t) => {

@@ -3,8 +3,8 @@
  * R1 thinking off or within its budget, and cancellation by the run's signal.
  */
 import t from 'tap';
-import { createLlamaModel, type LlamaModelDeps } from '../adapters/llama-model.js';
-import { acquireLlamaRuntime } from '../adapters/llama-runtime.js';
+import { createLlamaModel, type LlamaModelDeps } from '../adapters/llama/model.js';
+import { acquireLlamaRuntime } from '../adapters/llama/runtime.js';
 import { ErrorCodes } from '../daemon/errors.js';
 import { memoryLogger } from './helpers/mqtt-fixtures.js';
 import { TRIAGE_LABELS, llamaModelConfig, tinyGguf, triagePrompt } from './helpers/llama-fixtures.js';

@@ -5,8 +5,8 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { createLlamaModel, type LlamaModelDeps } from '../adapters/llama-model.js';
-import { acquireLlamaRuntime } from '../adapters/llama-runtime.js';
+import { createLlamaModel, type LlamaModelDeps } from '../adapters/llama/model.js';
+import { acquireLlamaRuntime } from '../adapters/llama/runtime.js';
 import { ErrorCodes, InputError } from '../daemon/errors.js';
 import { memoryLogger } from './helpers/mqtt-fixtures.js';
 import { llamaModelConfig, tinyGguf, triagePrompt } from './helpers/llama-fixtures.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Token } from 'node-llama-cpp';
-import { warmUpLlama, type WarmupOptions } from '../adapters/llama-warmup.js';
+import { warmUpLlama, type WarmupOptions } from '../adapters/llama/warmup.js';
 
 const tokens = (n: number) => Array.from({ length: n }, (_, i) => i as Token);
 

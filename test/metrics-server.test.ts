@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
-import { createMetricsRegistry } from '../adapters/metrics-registry.js';
-import { createMetricsServer, type MetricsServer } from '../adapters/metrics-server.js';
+import { createMetricsRegistry } from '../adapters/ops/metrics-registry.js';
+import { createMetricsServer, type MetricsServer } from '../adapters/ops/metrics-server.js';
 import { packageRoot } from './helpers/gateway-process.js';
 import { memoryLogger } from './helpers/mqtt-fixtures.js';
 

@@ -1,10 +1,10 @@
 /**
- * adapters/mqtt-endpoint.ts: what the gateway writes while it handles a chunk of inbound data (PUBACKs of a
+ * adapters/mqtt/endpoint.ts: what the gateway writes while it handles a chunk of inbound data (PUBACKs of a
  * burst) leaves in one write at the end of the event-loop turn, and nothing waits longer than that turn.
  */
 import net from 'node:net';
 import t from 'tap';
-import { createStreamBuilder, parseMqttEndpoint, type MqttEndpoint } from '../adapters/mqtt-endpoint.js';
+import { createStreamBuilder, parseMqttEndpoint, type MqttEndpoint } from '../adapters/mqtt/endpoint.js';
 
 const WRITES = 20;
 

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import t, { type Test } from 'tap';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
 import { memoryLogger, mqttConfig, transportRoundTrip, waitFor } from './helpers/mqtt-fixtures.js';
 import { freePort, requireMosquitto, startMosquitto } from './helpers/mosquitto.js';
 import { makePki, requireOpenssl } from './helpers/tls-certs.js';

@@ -4,7 +4,7 @@
  * one, flagged dup; messages that were handled are not redelivered.
  */
 import t from 'tap';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
 import type { InboundMessage } from '../daemon/ports.js';
 import { delay, memoryLogger, mqttConfig, waitFor } from './helpers/mqtt-fixtures.js';
 import { startMosquitto, requireMosquitto } from './helpers/mosquitto.js';

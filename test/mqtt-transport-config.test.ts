@@ -3,8 +3,8 @@
  * client disconnected and then replayed by MQTT.js on every reconnect (publish).
  */
 import t from 'tap';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
-import type { MqttConfig } from '../config/types.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
+import type { MqttConfig } from '../daemon/config.js';
 import { configProblems } from './helpers/config-problems.js';
 import { memoryLogger, mqttConfig } from './helpers/mqtt-fixtures.js';
 

@@ -4,7 +4,7 @@
  * messages that were not made durable; a message made durable is not redelivered.
  */
 import t from 'tap';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
 import { delay, memoryLogger, mqttConfig, waitFor } from './helpers/mqtt-fixtures.js';
 import { startMosquitto, requireMosquitto } from './helpers/mosquitto.js';
 import { connectProbe } from './helpers/mqtt-probe.js';

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import t from 'tap';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
 import type { InboundMessage } from '../daemon/ports.js';
 import { delay, memoryLogger, mqttConfig, waitFor } from './helpers/mqtt-fixtures.js';
 import { startMosquitto, requireMosquitto } from './helpers/mosquitto.js';

@@ -3,7 +3,7 @@
  * the persistent session (clean: false, plus a Session Expiry Interval on MQTT 5) holds them.
  */
 import t from 'tap';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
 import type { InboundMessage } from '../daemon/ports.js';
 import { memoryLogger, mqttConfig, waitFor } from './helpers/mqtt-fixtures.js';
 import { startMosquitto, requireMosquitto } from './helpers/mosquitto.js';

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import t from 'tap';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
 import { memoryLogger, mqttConfig, waitFor } from './helpers/mqtt-fixtures.js';
 import { startMosquitto, requireMosquitto } from './helpers/mosquitto.js';
 import { connectProbe, type MqttProbe } from './helpers/mqtt-probe.js';

@@ -3,7 +3,7 @@
  * namespace still talks to its local broker. A missing socket is retried like a down broker.
  */
 import t from 'tap';
-import { createMqttTransport } from '../adapters/mqtt-transport.js';
+import { createMqttTransport } from '../adapters/mqtt/transport.js';
 import type { InboundMessage } from '../daemon/ports.js';
 import { memoryLogger, mqttConfig, waitFor } from './helpers/mqtt-fixtures.js';
 import { startMosquitto, requireMosquitto } from './helpers/mosquitto.js';

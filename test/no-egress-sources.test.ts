@@ -13,14 +13,14 @@ import { packageRoot } from './helpers/gateway-process.js';
 const RUNTIME_DIRS = ['adapters', 'bin', 'config', 'daemon'];
 
 const ALLOWED: Record<string, string> = {
-  'adapters/mqtt-endpoint.ts':
+  'adapters/mqtt/endpoint.ts':
     'the one outbound connection: to the configured broker (checked by the no-egress guard)',
-  'adapters/mqtt-transport.ts': 'MQTT.js over the socket mqtt-endpoint.ts opens',
-  'adapters/inbound-dispatcher.ts': 'MQTT.js packet types only',
-  'adapters/embedded-broker.ts': 'listens (aedes) on broker.embedded.host; no outbound connection',
-  'adapters/metrics-server.ts':
+  'adapters/mqtt/transport.ts': 'MQTT.js over the socket endpoint.ts opens',
+  'adapters/mqtt/inbound-dispatcher.ts': 'MQTT.js packet types only',
+  'adapters/mqtt/embedded-broker.ts': 'listens (aedes) on broker.embedded.host; no outbound connection',
+  'adapters/ops/metrics-server.ts':
     'listens on metrics.host or the socket systemd passed; no outbound connection',
-  'adapters/systemd-notifier.ts': 'datagrams to $NOTIFY_SOCKET, a Unix socket on this box',
+  'adapters/ops/systemd-notifier.ts': 'datagrams to $NOTIFY_SOCKET, a Unix socket on this box',
   'config/host-scope.ts': 'net.isIP and BlockList only: address arithmetic, no I/O',
 };
 
@@ -50,7 +50,7 @@ t.test('only the listed runtime files can open network connections', async (t) =
     return NETWORK.some((pattern) => pattern.test(text));
   });
   for (const file of found) t.ok(Object.hasOwn(ALLOWED, file), `${file} may use the network`);
-  t.ok(found.includes('adapters/mqtt-endpoint.ts'), 'the broker connection is found by the scan');
+  t.ok(found.includes('adapters/mqtt/endpoint.ts'), 'the broker connection is found by the scan');
 });
 
 t.test('the LLM runtime never downloads or builds', async (t) => {

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { decodeModel, tensorFloats } from '../tools/onnx-decode.js';
-import { emptyEdits, encodeEditedModel, withInputs } from '../tools/onnx-edit.js';
-import { encodeModel } from '../tools/onnx-proto.js';
-import { fieldFloat, fieldInt, readFields, repeatedInts } from '../tools/protobuf-reader.js';
-import { ProtobufWriter } from '../tools/protobuf-writer.js';
+import { decodeModel, tensorFloats } from '../tools/onnx-format/onnx-decode.js';
+import { emptyEdits, encodeEditedModel, withInputs } from '../tools/onnx-format/onnx-edit.js';
+import { encodeModel } from '../tools/onnx-format/onnx-proto.js';
+import { fieldFloat, fieldInt, readFields, repeatedInts } from '../tools/onnx-format/protobuf-reader.js';
+import { ProtobufWriter } from '../tools/onnx-format/protobuf-writer.js';
 import { ErrorCodes } from '../daemon/errors.js';
 import { mixedModel } from './helpers/quantize-fixtures.js';
 

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { createOnnxModel } from '../adapters/onnx-model.js';
+import { createOnnxModel } from '../adapters/onnx/model.js';
 import { ErrorCodes } from '../daemon/errors.js';
-import { writeTinyModel } from '../tools/sample-models.js';
+import { writeTinyModel } from './helpers/test-models.js';
 import { modelConfig, silentLogger, tempDir } from './helpers/onnx-fixtures.js';
 
 t.test('a model card that lists input names must list as many as the model takes', async (t) => {

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import t from 'tap';
 import { ErrorCodes } from '../daemon/errors.js';
-import { writeSlowModel } from '../tools/sample-models.js';
+import { writeSlowModel } from './helpers/test-models.js';
 import { modelConfig, modelsDir, silentLogger, tempDir } from './helpers/onnx-fixtures.js';
 import { installWorkerSpy } from './helpers/worker-spy.js';
 
 const spy = installWorkerSpy();
-const { createOnnxModel } = await import('../adapters/onnx-model.js');
+const { createOnnxModel } = await import('../adapters/onnx/model.js');
 
 const atmRisk = path.join(modelsDir, 'atm-risk.onnx');
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import t from 'tap';
-import { createOnnxModel } from '../adapters/onnx-model.js';
-import { writeSlowModel } from '../tools/sample-models.js';
+import { createOnnxModel } from '../adapters/onnx/model.js';
+import { writeSlowModel } from './helpers/test-models.js';
 import { modelConfig, silentLogger, tempDir } from './helpers/onnx-fixtures.js';
 
 const TICK_MS = 5;

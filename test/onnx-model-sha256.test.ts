@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { createOnnxModel } from '../adapters/onnx-model.js';
+import { createOnnxModel } from '../adapters/onnx/model.js';
 import { ErrorCodes, ModelError } from '../daemon/errors.js';
 import { modelConfig, modelsDir, silentLogger, tempDir } from './helpers/onnx-fixtures.js';
 

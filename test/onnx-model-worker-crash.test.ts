@@ -2,14 +2,14 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
 import { ErrorCodes } from '../daemon/errors.js';
-import { writeTinyModel } from '../tools/sample-models.js';
+import { writeTinyModel } from './helpers/test-models.js';
 import { modelConfig, silentLogger, tempDir } from './helpers/onnx-fixtures.js';
 import { installWorkerSpy } from './helpers/worker-spy.js';
 
 const spy = installWorkerSpy();
-const { createOnnxModel } = await import('../adapters/onnx-model.js');
+const { createOnnxModel } = await import('../adapters/onnx/model.js');
 
-// Killing a worker while it is inside onnxruntime aborts the whole process (see onnx-worker-pool.ts), so
+// Killing a worker while it is inside onnxruntime aborts the whole process (see adapters/onnx/worker-pool.ts), so
 // these tests end workers only while they run JavaScript: the worker either gets `close` in place of its
 // next run (it exits holding a run), or is terminated while idle.
 

@@ -2,15 +2,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { createOnnxModel } from '../adapters/onnx-model.js';
+import { createOnnxModel } from '../adapters/onnx/model.js';
 import { ErrorCodes, isInfergateError } from '../daemon/errors.js';
 import type { ModelRunner } from '../daemon/ports.js';
-import { mlpForward } from '../tools/mlp-model.js';
-import { floatTensorValue, int64Tensor, node } from '../tools/onnx-builders.js';
-import { encodeModel } from '../tools/onnx-proto.js';
-import { ATM_RISK, INSPECTION, type SampleModelSpec } from '../tools/sample-model-specs.js';
-import { buildSampleModel, writeTinyModel } from '../tools/sample-models.js';
-import { mulberry32 } from '../tools/mulberry32.js';
+import { mlpForward } from '../tools/dev/mlp-model.js';
+import { floatTensorValue, int64Tensor, node } from '../tools/onnx-format/onnx-builders.js';
+import { encodeModel } from '../tools/onnx-format/onnx-proto.js';
+import { ATM_RISK, INSPECTION, type SampleModelSpec } from '../tools/dev/sample-model-specs.js';
+import { buildSampleModel } from '../tools/dev/sample-models.js';
+import { writeTinyModel } from './helpers/test-models.js';
+import { mulberry32 } from '../tools/dev/mulberry32.js';
 import { modelConfig, modelsDir, silentLogger, tempDir } from './helpers/onnx-fixtures.js';
 
 async function loaded(

@@ -8,13 +8,13 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { ErrorCodes } from '../daemon/errors.js';
 import type { ModelRunner } from '../daemon/ports.js';
-import { writeSlowModel } from '../tools/sample-models.js';
+import { writeSlowModel } from './helpers/test-models.js';
 import { modelConfig, modelsDir, silentLogger, tempDir } from './helpers/onnx-fixtures.js';
 import { installWorkerSpy } from './helpers/worker-spy.js';
 
 const spy = installWorkerSpy();
-const { createOnnxModel } = await import('../adapters/onnx-model.js');
-const { OnnxWorkerPool } = await import('../adapters/onnx-worker-pool.js');
+const { createOnnxModel } = await import('../adapters/onnx/model.js');
+const { OnnxWorkerPool } = await import('../adapters/onnx/worker-pool.js');
 
 const atmRisk = path.join(modelsDir, 'atm-risk.onnx');
 const inspection = path.join(modelsDir, 'inspection.onnx');

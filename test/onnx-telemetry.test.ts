@@ -47,7 +47,7 @@ t.test('control: onnxruntime on its own writes its telemetry cache', async (t) =
 t.test('the ONNX adapter turns telemetry off before onnxruntime starts', async (t) => {
   const script = `
     import { pino } from 'pino';
-    import { createOnnxModel } from ${JSON.stringify(distUrl('adapters/onnx-model.js'))};
+    import { createOnnxModel } from ${JSON.stringify(distUrl('adapters/onnx/model.js'))};
     const model = createOnnxModel({
       logger: pino({ level: 'silent' }),
       model: { name: 'atm-risk', runtime: 'onnx', path: ${JSON.stringify(atmRisk)}, sha256: null,

@@ -1,10 +1,10 @@
 /**
- * adapters/outbound-backlog.ts: the next inbound event waits while the broker connection holds more than
+ * adapters/mqtt/outbound-backlog.ts: the next inbound event waits while the broker connection holds more than
  * MAX_UNSENT_BYTES unsent, until it drains or for BACKLOG_WAIT_MS at most, and is logged once.
  */
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { BACKLOG_WAIT_MS, MAX_UNSENT_BYTES, OutboundBacklog } from '../adapters/outbound-backlog.js';
+import { BACKLOG_WAIT_MS, MAX_UNSENT_BYTES, OutboundBacklog } from '../adapters/mqtt/outbound-backlog.js';
 import { memoryLogger } from './helpers/mqtt-fixtures.js';
 
 /** A connection whose peer reads only when told to. */

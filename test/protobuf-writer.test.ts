@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ProtobufWriter } from '../tools/protobuf-writer.js';
+import { ProtobufWriter } from '../tools/onnx-format/protobuf-writer.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 

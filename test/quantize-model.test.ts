@@ -4,13 +4,18 @@ import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import t from 'tap';
 import { ErrorCodes } from '../daemon/errors.js';
-import { dequantizeInt4 } from '../tools/matmul-nbits.js';
-import { mulberry32, uniform } from '../tools/mulberry32.js';
-import { decodeModel, tensorFloats, type DecodedModel, type DecodedTensor } from '../tools/onnx-decode.js';
-import { emptyEdits, encodeEditedModel } from '../tools/onnx-edit.js';
-import { encodeTensor, TensorDataType } from '../tools/onnx-proto.js';
-import { ProtobufWriter } from '../tools/protobuf-writer.js';
-import { QUANTIZE_DEFAULTS, quantizeModel, type QuantizeOptions } from '../tools/quantize-model.js';
+import { dequantizeInt4 } from '../tools/onnx-format/matmul-nbits.js';
+import { mulberry32, uniform } from '../tools/dev/mulberry32.js';
+import {
+  decodeModel,
+  tensorFloats,
+  type DecodedModel,
+  type DecodedTensor,
+} from '../tools/onnx-format/onnx-decode.js';
+import { emptyEdits, encodeEditedModel } from '../tools/onnx-format/onnx-edit.js';
+import { encodeTensor, TensorDataType } from '../tools/onnx-format/onnx-proto.js';
+import { ProtobufWriter } from '../tools/onnx-format/protobuf-writer.js';
+import { QUANTIZE_DEFAULTS, quantizeModel, type QuantizeOptions } from '../tools/quantize/quantize-model.js';
 import { packageRoot, tempDir } from './helpers/onnx-fixtures.js';
 import { MIXED_WIDTH, mixedModelBytes, noWeightModelBytes } from './helpers/quantize-fixtures.js';
 

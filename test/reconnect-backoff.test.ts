@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ReconnectBackoff } from '../adapters/reconnect-backoff.js';
+import { ReconnectBackoff } from '../adapters/mqtt/reconnect-backoff.js';
 
 /** A random() that replays `values` in a loop. */
 function sequence(...values: number[]): () => number {

@@ -10,16 +10,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
-import { quantizeInt4 } from '../tools/matmul-nbits.js';
-import type { ModelCard } from '../tools/model-card.js';
-import { mulberry32 } from '../tools/mulberry32.js';
-import { decodeModel } from '../tools/onnx-decode.js';
-import { quantizeModel } from '../tools/quantize-model.js';
-import { formatCsv } from '../tools/csv.js';
-import { sampleDataset } from '../tools/sample-datasets.js';
-import { SAMPLE_MODEL_SPECS } from '../tools/sample-model-specs.js';
-import { dataFile, variantFile, VARIANTS } from '../tools/sample-models.js';
-import { trainMlp } from '../tools/train-mlp.js';
+import { quantizeInt4 } from '../tools/onnx-format/matmul-nbits.js';
+import type { ModelCard } from '../tools/common/model-card.js';
+import { mulberry32 } from '../tools/dev/mulberry32.js';
+import { decodeModel } from '../tools/onnx-format/onnx-decode.js';
+import { quantizeModel } from '../tools/quantize/quantize-model.js';
+import { formatCsv } from '../tools/common/csv.js';
+import { sampleDataset } from '../tools/dev/sample-datasets.js';
+import { SAMPLE_MODEL_SPECS } from '../tools/dev/sample-model-specs.js';
+import { dataFile, variantFile, VARIANTS } from '../tools/dev/sample-models.js';
+import { trainMlp } from '../tools/dev/train-mlp.js';
 import { modelsDir, packageRoot } from './helpers/onnx-fixtures.js';
 
 const read = (file: string): Buffer => readFileSync(path.join(modelsDir, file));
@@ -134,7 +134,7 @@ t.test('model cards describe their files and the pipelines of config/default.yam
       t.ok(c.inputs.every((i) => i.unit !== '' && (i.std ?? 0) > 0));
       t.same(c.decide, pipeline.decide, `${c.file}: suggests the rule default.yaml uses`);
       t.equal(c.metrics.int4.sha256, card(spec.name, 'int4').sha256, 'metrics name the files they measured');
-      t.equal(c.generatedBy, 'tools/make-sample-models.ts');
+      t.equal(c.generatedBy, 'tools/dev/make-sample-models.ts');
     }
   }
   const atm = card('atm-risk', 'int4');

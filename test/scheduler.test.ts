@@ -1,6 +1,6 @@
 import t from 'tap';
 import pino from 'pino';
-import type { PipelineConfig } from '../config/types.js';
+import type { PipelineConfig } from '../daemon/config.js';
 import type { Job } from '../daemon/job.js';
 import type { Pipeline } from '../daemon/pipeline.js';
 import {

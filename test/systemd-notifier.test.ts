@@ -3,7 +3,7 @@
  * with MONOTONIC_USEC, and a no-op when systemd did not ask for notifications.
  */
 import t from 'tap';
-import { createSystemdNotifier } from '../adapters/systemd-notifier.js';
+import { createSystemdNotifier } from '../adapters/ops/systemd-notifier.js';
 import { listenForNotifications } from './helpers/notify-listener.js';
 import { memoryLogger, waitFor } from './helpers/mqtt-fixtures.js';
 import { tempDir } from './helpers/gateway-process.js';

@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LlamaModelConfig, ModelConfig, PromptConfig } from '../../config/types.js';
-import { writeGgufTestModel } from '../../tools/gguf-test-model.js';
+import type { LlamaModelConfig, ModelConfig, PromptConfig } from '../../daemon/config.js';
+import { writeGgufTestModel } from '../../tools/dev/gguf-test-model.js';
 import type { SpawnOptions } from './gateway-process.js';
 
 export interface TinyGguf {

@@ -3,7 +3,7 @@
  * keeps its records in memory so tests can assert on what was logged.
  */
 import pino from 'pino';
-import type { MqttConfig } from '../../config/types.js';
+import type { MqttConfig } from '../../daemon/config.js';
 import type { InboundMessage, Logger, MqttTransport } from '../../daemon/ports.js';
 
 /** Fast timings: reconnect within 50–400 ms, CONNACK within 2 s. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { ModelConfig } from '../../config/types.js';
+import type { ModelConfig } from '../../daemon/config.js';
 import type { Logger } from '../../daemon/ports.js';
 
 // Compiled to dist/test/helpers/: the package root is three levels up.

@@ -10,9 +10,15 @@
  * plus a tiny MatMul weight (for --min-size), metadata, a doc string and value_info to check that they
  * survive the rewrite.
  */
-import { floatTensor, floatTensorValue, int64Tensor, intAttribute, node } from '../../tools/onnx-builders.js';
-import { encodeModel, AttributeType, type ModelProto } from '../../tools/onnx-proto.js';
-import { mulberry32, uniform } from '../../tools/mulberry32.js';
+import {
+  floatTensor,
+  floatTensorValue,
+  int64Tensor,
+  intAttribute,
+  node,
+} from '../../tools/onnx-format/onnx-builders.js';
+import { encodeModel, AttributeType, type ModelProto } from '../../tools/onnx-format/onnx-proto.js';
+import { mulberry32, uniform } from '../../tools/dev/mulberry32.js';
 
 export const MIXED_INPUT = 'x';
 export const MIXED_WIDTH = 24;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { writeSlowModel } from '../../tools/test-models.js';
+import { writeSlowModel } from './test-models.js';
 import { atmPipeline } from './gateway-process.js';
 
 /**

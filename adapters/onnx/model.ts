@@ -1,0 +1,295 @@
+/**
+ * ONNX model runner (onnxruntime-node, CPU). `session.run()` blocks its calling thread, so every session
+ * lives on a worker thread (adapters/onnx/worker-pool.ts) and the main thread only moves buffers; it never
+ * imports onnxruntime at all. Models given the same pool share its threads.
+ *
+ * The file is read and hashed once; the workers build their sessions from those verified bytes (also on a
+ * respawn), so what runs is exactly what was checked against `sha256`, even if the file changes later.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError, ErrorCodes, ModelError, type ConfigProblem } from '../../daemon/errors.js';
+import type { Logger, ModelInfo, ModelInput, ModelResult, ModelRunner } from '../../daemon/ports.js';
+import type { ModelConfig } from '../../daemon/config.js';
+import { SHA_PREFIX, readModelCardLabels, readVerifiedModelFile } from '../model-runner/model-file.js';
+import { onnxRunLayout, type OnnxRunLayout } from './run-layout.js';
+import { OnnxWorkerPool, type PooledModel } from './worker-pool.js';
+
+const MAX_WORKERS = 64;
+const MAX_THREADS = 64;
+const MAX_BATCH = 65_536;
+const WARMUP_RUNS = 50;
+/** A slow model stops warming up after this long (at least one measured round still runs). */
+const WARMUP_BUDGET_MS = 1_000;
+/** Runs waiting for a worker, per worker. The core keeps in-flight runs <= concurrency, so this never fills. */
+const QUEUE_PER_WORKER = 4;
+
+export interface OnnxModelDeps {
+  logger: Logger;
+  model: ModelConfig;
+  /** Worker threads shared with other ONNX models; without one the model gets threads of its own. */
+  pool?: OnnxWorkerPool;
+}
+
+/** Validates the config slice (ConfigError if invalid) and does no I/O; `load()` does that. */
+export function createOnnxModel(deps: OnnxModelDeps): ModelRunner {
+  const problems = checkConfig(deps.model);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const logger = deps.logger.child({ component: 'onnx-model', model: deps.model.name });
+  const pool = deps.pool ?? new OnnxWorkerPool({ name: deps.model.name, logger });
+  return new OnnxModel(logger, deps.model, pool);
+}
+
+function checkConfig(model: ModelConfig): ConfigProblem[] {
+  const at = `models.${String(model.name)}`;
+  const problems: ConfigProblem[] = [];
+  const problem = (key: string, message: string): void => {
+    problems.push({ path: `${at}.${key}`, message });
+  };
+  if (typeof model.name !== 'string' || model.name === '') problem('name', 'must be a non-empty string');
+  if (model.runtime !== 'onnx') problem('runtime', `must be "onnx", got ${String(model.runtime)}`);
+  if (typeof model.path !== 'string' || !path.isAbsolute(model.path))
+    problem('path', 'must be an absolute path');
+  if (model.sha256 !== null && !/^[0-9a-f]{64}$/i.test(String(model.sha256))) {
+    problem('sha256', 'must be 64 hex digits or null');
+  }
+  for (const [key, max] of [
+    ['threads', MAX_THREADS],
+    ['workers', MAX_WORKERS],
+    ['maxBatch', MAX_BATCH],
+  ] as const) {
+    const value = model[key];
+    if (!Number.isInteger(value) || value < 1 || value > max) {
+      problem(key, `must be an integer from 1 to ${max}, got ${String(value)}`);
+    }
+  }
+  return problems;
+}
+
+class OnnxModel implements ModelRunner {
+  readonly inputKind = 'tensor' as const;
+  private state: 'new' | 'loading' | 'ready' | 'disposed' = 'new';
+  private loaded: ModelInfo | null = null;
+  private layout: OnnxRunLayout | null = null;
+  private pooled: PooledModel | null = null;
+  private loading: Promise<ModelInfo> | null = null;
+  private disposing: Promise<void> | null = null;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly config: ModelConfig,
+    private readonly pool: OnnxWorkerPool,
+  ) {}
+
+  get concurrency(): number {
+    return this.config.workers;
+  }
+
+  get info(): ModelInfo {
+    if (this.loaded === null) throw new ModelError(ErrorCodes.MODEL_LOAD, `${this.label} is not loaded yet`);
+    return this.loaded;
+  }
+
+  load(): Promise<ModelInfo> {
+    this.loading ??= this.loadOnce();
+    return this.loading;
+  }
+
+  run(input: ModelInput, rows: number): Promise<ModelResult> {
+    if (this.state === 'disposed') return Promise.reject(this.closedError());
+    if (!(input instanceof Float32Array)) {
+      return Promise.reject(new ModelError(ErrorCodes.MODEL_RUN, `${this.label} takes a Float32Array input`));
+    }
+    if (this.state !== 'ready') {
+      return Promise.reject(
+        new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: run() before load() resolved`),
+      );
+    }
+    return this.submit(input, rows);
+  }
+
+  dispose(): Promise<void> {
+    this.disposing ??= this.disposeOnce();
+    return this.disposing;
+  }
+
+  private get label(): string {
+    return `model ${this.config.name}`;
+  }
+
+  private async loadOnce(): Promise<ModelInfo> {
+    if (this.state === 'disposed') throw this.closedError();
+    this.state = 'loading';
+    try {
+      return await this.loadSteps();
+    } catch (error) {
+      await this.dispose();
+      throw error;
+    }
+  }
+
+  private async loadSteps(): Promise<ModelInfo> {
+    const { name, path: file } = this.config;
+    const { bytes, sha256 } = await readVerifiedModelFile(name, file, this.config.sha256);
+    const labels = await readModelCardLabels(name, file);
+    this.throwIfDisposed();
+
+    this.pooled = this.pool.add({
+      name,
+      workers: this.config.workers,
+      intraOpThreads: this.config.threads,
+      modelBytes: bytes,
+      queueLimit: this.config.workers * QUEUE_PER_WORKER,
+    });
+    const { inputs, outputs, runtimeVersion } = await this.pooled.loaded;
+    this.throwIfDisposed();
+    const layout = onnxRunLayout(name, inputs, outputs);
+    if (labels !== null && labels.length !== layout.outputWidth) {
+      throw new ModelError(
+        ErrorCodes.MODEL_SHAPE,
+        `${this.label}: the model card lists ${labels.length} labels but the model has ${layout.outputWidth} outputs`,
+      );
+    }
+    const inputNames = await readModelCardInputNames(file);
+    if (inputNames !== null && inputNames.length !== layout.inputWidth) {
+      throw new ModelError(
+        ErrorCodes.MODEL_SHAPE,
+        `${this.label}: the model card lists ${inputNames.length} inputs but the model takes ${layout.inputWidth} values per row`,
+      );
+    }
+    this.layout = layout;
+
+    const warmup = await this.warmUp(layout.inputWidth);
+    this.throwIfDisposed();
+    this.loaded = {
+      name,
+      runtime: `onnxruntime-node ${runtimeVersion}`,
+      sha256,
+      inputs,
+      outputs,
+      inputWidth: layout.inputWidth,
+      outputWidth: layout.outputWidth,
+      labels,
+      warmupP50Ms: warmup.p50,
+      warmupP95Ms: warmup.p95,
+    };
+    this.state = 'ready';
+    this.logger.info(
+      {
+        sha256: sha256.slice(0, SHA_PREFIX),
+        workers: this.config.workers,
+        threads: this.config.threads,
+        inputWidth: layout.inputWidth,
+        outputWidth: layout.outputWidth,
+        ...(inputNames === null ? {} : { inputNames }),
+        warmupP50Ms: round(warmup.p50),
+        warmupP95Ms: round(warmup.p95),
+        inferenceP50Ms: round(warmup.inferenceP50),
+      },
+      'model loaded',
+    );
+    return this.loaded;
+  }
+
+  /**
+   * Single-row zero runs, one per worker at a time, up to WARMUP_RUNS or WARMUP_BUDGET_MS. The first round
+   * (lazy allocation, cold caches) is dropped; the rest give the round-trip latency a caller sees, message
+   * passing included.
+   */
+  private async warmUp(inputWidth: number): Promise<{ p50: number; p95: number; inferenceP50: number }> {
+    const roundTrips: number[] = [];
+    const inference: number[] = [];
+    const workers = this.config.workers;
+    const deadline = performance.now() + WARMUP_BUDGET_MS;
+    for (let done = 0; done < WARMUP_RUNS + workers; done += workers) {
+      if (done > workers && performance.now() > deadline) break;
+      const results = await Promise.all(
+        Array.from({ length: workers }, async () => {
+          const started = performance.now();
+          const result = await this.submit(new Float32Array(inputWidth), 1);
+          return { ms: performance.now() - started, inferenceMs: result.inferenceMs };
+        }),
+      );
+      if (done === 0) continue;
+      for (const result of results) {
+        roundTrips.push(result.ms);
+        inference.push(result.inferenceMs);
+      }
+    }
+    return {
+      p50: percentile(roundTrips, 0.5),
+      p95: percentile(roundTrips, 0.95),
+      inferenceP50: percentile(inference, 0.5),
+    };
+  }
+
+  private async submit(input: Float32Array, rows: number): Promise<ModelResult> {
+    const layout = this.layout!;
+    if (!Number.isInteger(rows) || rows < 1 || rows > this.config.maxBatch) {
+      throw new ModelError(
+        ErrorCodes.MODEL_RUN,
+        `${this.label}: rows must be 1..${this.config.maxBatch}, got ${rows}`,
+      );
+    }
+    if (!(input instanceof Float32Array) || input.length !== rows * layout.inputWidth) {
+      throw new ModelError(
+        ErrorCodes.MODEL_RUN,
+        `${this.label}: input must be a Float32Array of ${rows} × ${layout.inputWidth} values`,
+      );
+    }
+    const result = await this.pool.run(this.pooled!.key, input, rows, layout);
+    const expected = rows * layout.outputWidth;
+    if (result.outputs.length !== expected) {
+      throw new ModelError(
+        ErrorCodes.MODEL_RUN,
+        `${this.label}: expected ${expected} output values for ${rows} rows, got ${result.outputs.length}`,
+      );
+    }
+    return result;
+  }
+
+  private async disposeOnce(): Promise<void> {
+    this.state = 'disposed';
+    if (this.pooled !== null) await this.pool.remove(this.pooled.key);
+    this.logger.debug('model disposed');
+  }
+
+  private throwIfDisposed(): void {
+    if (this.state === 'disposed') throw this.closedError();
+  }
+
+  private closedError(): ModelError {
+    return new ModelError(ErrorCodes.MODEL_CLOSED, `${this.label} is closed`);
+  }
+}
+
+/**
+ * Input names from the model card's `inputs` (names, or objects with a `name`), for the load log and a
+ * width check; null when there is no card or it lists none. readModelCardLabels has already refused a
+ * card that cannot be read or parsed.
+ */
+async function readModelCardInputNames(file: string): Promise<string[] | null> {
+  let card: unknown;
+  try {
+    card = JSON.parse(await readFile(`${file.replace(/\.onnx$/i, '')}.json`, 'utf8'));
+  } catch {
+    return null;
+  }
+  const inputs = (card as { inputs?: unknown } | null)?.inputs;
+  if (!Array.isArray(inputs)) return null;
+  const names = inputs.map((input: unknown) =>
+    typeof input === 'string' ? input : (input as { name?: unknown } | null)?.name,
+  );
+  return names.every((name): name is string => typeof name === 'string') ? names : null;
+}
+
+/** Nearest-rank percentile. */
+function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
