@@ -1,5 +1,5 @@
-import { verifyChain } from '../daemon/audit-chain.js';
-import { Inbox } from '../daemon/inbox.js';
+import { verifyChain } from '../daemon/state/audit-chain.js';
+import { Inbox } from '../daemon/state/inbox.js';
 
 /** Exit code when the chain is broken: the log was edited or rows were removed. */
 export const EXIT_TAMPERED = 1;

@@ -3,7 +3,7 @@ import { answerMessage, type Answer } from './answer.js';
 import { ErrorCodes } from './errors.js';
 import { sha256Hex } from './event-identity.js';
 import { isStale } from './event-time.js';
-import { Inbox } from './inbox.js';
+import { Inbox } from './state/inbox.js';
 import { Outbox } from './outbox.js';
 import { recoverInbox } from './recovery.js';
 import { jobKey, type Job } from './job.js';

@@ -1,4 +1,4 @@
-import type { ChainedEvent } from './inbox.js';
+import type { ChainedEvent } from './state/types.js';
 import type { EventInput, Pipeline } from './pipeline.js';
 
 /** One admitted event on its way to a decision. Lives in memory from admission until it is answered. */

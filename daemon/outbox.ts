@@ -1,5 +1,5 @@
 import type { InfergateConfig } from './config.js';
-import type { Inbox } from './inbox.js';
+import type { Inbox } from './state/inbox.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Dead-letter records published at most this many per second on average, and this many at once. */

@@ -1,7 +1,8 @@
 import type { Answer } from './answer.js';
 import { isStale } from './event-time.js';
 import { inputProblem } from './input-problem.js';
-import type { Inbox, StoredEvent } from './inbox.js';
+import type { Inbox } from './state/inbox.js';
+import type { StoredEvent } from './state/types.js';
 import type { EventInput, Pipeline } from './pipeline.js';
 import type { Clock, Logger } from './ports.js';
 
