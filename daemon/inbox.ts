@@ -32,7 +32,7 @@ export interface NewEvent {
   inputSha256: string;
 }
 
-export interface DecisionRecord {
+export interface LoggedDecision {
   decision: string;
   source: string;
   reason: string;
@@ -304,7 +304,7 @@ export class Inbox {
   }
 
   /** Records an event and its decision at once (invalid input, decided on arrival), durably as `insert`. */
-  insertDecided(event: NewEvent, decision: DecisionRecord): boolean {
+  insertDecided(event: NewEvent, decision: LoggedDecision): boolean {
     const link = this.nextLink(event, decision);
     this.openTransaction();
     const result = this.write(() =>
@@ -331,7 +331,7 @@ export class Inbox {
    * First decision wins: returns false when the event was already decided (or is unknown). `event` saves a
    * read when the caller still holds what the chain hash covers of the event; it must be what was inserted.
    */
-  decide(pipeline: string, eventId: string, decision: DecisionRecord, event?: ChainedEvent): boolean {
+  decide(pipeline: string, eventId: string, decision: LoggedDecision, event?: ChainedEvent): boolean {
     let known = event;
     if (known === undefined) {
       const stored = this.statements.chainFields.get(pipeline, eventId) as
@@ -390,7 +390,7 @@ export class Inbox {
 
   private nextLink(
     event: { pipeline: string; eventId: string; topic: string; receivedAt: number; inputSha256: string },
-    decision: DecisionRecord,
+    decision: LoggedDecision,
   ): { seq: number; prevHash: string; hash: string } {
     const seq = this.headSeq + 1;
     const hash = chainHash(this.headHash, {
@@ -725,7 +725,7 @@ function fromChainRow(row: ChainRow): StoredChainRow {
   };
 }
 
-function decisionParams(decision: DecisionRecord) {
+function decisionParams(decision: LoggedDecision) {
   return {
     decision: decision.decision,
     source: decision.source,
