@@ -1,5 +1,5 @@
 import type { PipelineConfig } from './config.js';
-import { compileDecisionRules, type CompiledDecision } from './decision.js';
+import { compileDecisionRules, type CompiledDecisionRules } from './decision-rules.js';
 import { MODEL_SHA_PREFIX_LENGTH } from './decision-message.js';
 import { ErrorCodes, ModelError } from './errors.js';
 import { assertModelWidth, compileInputMapping } from './input-mapping.js';
@@ -18,7 +18,7 @@ export interface Pipeline {
   readonly decoder: PayloadDecoder;
   /** Turns a decoded event into the model's input; throws InputError naming the field at fault. */
   readonly encode: (event: EventFields) => EventInput;
-  readonly rules: CompiledDecision;
+  readonly rules: CompiledDecisionRules;
   /** The `+`/`#` captures of `topic` against the subscription, or null when it is not this pipeline's. */
   match(topic: string): string[] | null;
 }

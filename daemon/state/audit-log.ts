@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { chainHash, GENESIS_HASH, type StoredChainRow } from './audit-chain.js';
 import { stateWrite, type ChainRow, type Statements } from './statements.js';
-import type { DecisionRecord, EventState } from './types.js';
+import type { LoggedDecision, EventState } from './types.js';
 
 /** Retention removes the chain in whole segments of this many rows, so anchors stay few and aligned. */
 export const AUDIT_SEGMENT_ROWS = 1024;
@@ -54,7 +54,7 @@ export class AuditLog {
   }
 
   /** The link a decision of `event` gets if it is written next; `advance` makes it the head once written. */
-  nextLink(event: LinkedEvent, decision: DecisionRecord): ChainLink {
+  nextLink(event: LinkedEvent, decision: LoggedDecision): ChainLink {
     const seq = this.headSeq + 1;
     const hash = chainHash(this.headHash, {
       seq,

@@ -8,7 +8,7 @@ import { INBOX_FILE, openStateDatabase, openStateDatabaseReadOnly } from './sche
 import { prepareStatements, stateWrite, type EventRow, type Statements } from './statements.js';
 import type {
   ChainedEvent,
-  DecisionRecord,
+  LoggedDecision,
   EventState,
   InsertDurability,
   NewEvent,
@@ -154,7 +154,7 @@ export class Inbox {
   }
 
   /** Records an event and its decision at once (invalid input, decided on arrival), durably as `insert`. */
-  insertDecided(event: NewEvent, decision: DecisionRecord): boolean {
+  insertDecided(event: NewEvent, decision: LoggedDecision): boolean {
     const link = this.audit.nextLink(event, decision);
     this.commits.open();
     const result = stateWrite(() =>
@@ -181,7 +181,7 @@ export class Inbox {
    * First decision wins: returns false when the event was already decided (or is unknown). `event` saves a
    * read when the caller still holds what the chain hash covers of the event; it must be what was inserted.
    */
-  decide(pipeline: string, eventId: string, decision: DecisionRecord, event?: ChainedEvent): boolean {
+  decide(pipeline: string, eventId: string, decision: LoggedDecision, event?: ChainedEvent): boolean {
     let known = event;
     if (known === undefined) {
       const stored = this.statements.chainFields.get(pipeline, eventId) as
@@ -300,7 +300,7 @@ export class Inbox {
   }
 }
 
-function decisionParams(decision: DecisionRecord) {
+function decisionParams(decision: LoggedDecision) {
   return {
     decision: decision.decision,
     source: decision.source,

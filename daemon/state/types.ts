@@ -19,7 +19,7 @@ export interface NewEvent {
   inputSha256: string;
 }
 
-export interface DecisionRecord {
+export interface LoggedDecision {
   decision: string;
   source: string;
   reason: string;
