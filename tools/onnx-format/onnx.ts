@@ -4,6 +4,9 @@
  * one. Values in newer files that this schema lacks still pass: enum fields decode as plain numbers (a
  * newer data type such as INT4 arrives as 22), and onnx-edit.ts copies unknown fields byte-for-byte.
  *
+ * Repeated scalars (dims, ints) are written packed, as in onnx.proto3; protobuf parsers, ONNX Runtime's
+ * included, read the packed and the unpacked form alike.
+ *
  * int64 fields decode as `Long` objects (protobufjs with the `long` package); `int64ToNumber` turns them
  * into numbers where the code does arithmetic on them.
  */
@@ -11,7 +14,7 @@ import onnxProto from 'onnx-proto';
 
 export import onnx = onnxProto.onnx;
 
-/** TensorProto.DataType values newer than the schema's enum (ONNX 1.14 to 1.17), for messages. */
+/** TensorProto.DataType values newer than the schema's enum (ONNX 1.14 to 1.18), for messages. */
 const NEWER_DATA_TYPES: Record<number, string> = {
   17: 'float8e4m3fn',
   18: 'float8e4m3fnuz',
