@@ -13,6 +13,7 @@ import type { LlamaModelConfig, ModelConfig, PromptConfig } from '../../daemon/c
 import { ConfigError, ErrorCodes, InputError, ModelError } from '../../daemon/errors.js';
 import type { Logger, ModelInfo, ModelInput, ModelResult, ModelRunner } from '../../daemon/ports.js';
 import { llamaConfigProblems } from './config-problems.js';
+import type { LlamaPipeline } from './pipeline.js';
 import { primeSequence } from './prefix-reuse.js';
 import {
   assertPromptFits,
@@ -30,13 +31,6 @@ import { modelFileStamp, verifyModelPath } from '../model-runner/verify-model-pa
 const SHA_PREFIX = 12;
 /** Rendered prompts tokenized at intake (checkInput) and kept for their run. */
 const TOKEN_CACHE_ENTRIES = 256;
-
-/** The pipeline a llama model serves: its prompt shapes the model's prefix, labels and mode. */
-export interface LlamaPipeline {
-  name: string;
-  prompt: PromptConfig;
-  budgetMs: number;
-}
 
 export interface LlamaModelDeps {
   logger: Logger;
