@@ -1,6 +1,5 @@
-import { createEmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
-import { createJsonDecoder } from '../adapters/decoders/json-decoder.js';
-import { createMqttTransport } from '../adapters/mqtt/transport.js';
+import { createJsonDecoder } from '../adapters/decoders/index.js';
+import { createEmbeddedBroker, createMqttTransport, type EmbeddedBroker } from '../adapters/mqtt/index.js';
 import type { InfergateConfig } from '../daemon/config.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
 import { createGateway, type Gateway } from '../daemon/gateway.js';
@@ -23,7 +22,7 @@ const CONFIG_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([
 ]);
 
 interface Parts {
-  broker: ReturnType<typeof createEmbeddedBroker> | undefined;
+  broker: EmbeddedBroker | undefined;
   gateway: Gateway;
   transport: MqttTransport;
 }
