@@ -2,9 +2,6 @@ import type { Decision, DecisionReason, DecisionSource } from './decision.js';
 import { InputError } from './errors.js';
 import type { Pipeline } from './pipeline.js';
 
-/** Model sha256 hex digits a decision message carries (and the logs show). */
-export const MODEL_SHA_PREFIX_LENGTH = 12;
-
 /** The decision message's JSON (DESIGN.md, external contract). */
 interface DecisionMessageJson {
   id: string;

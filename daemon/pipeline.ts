@@ -1,6 +1,5 @@
 import type { PipelineConfig } from './config.js';
 import { compileDecisionRules, type CompiledDecisionRules } from './decision-rules.js';
-import { MODEL_SHA_PREFIX_LENGTH } from './decision-message.js';
 import { ErrorCodes, ModelError } from './errors.js';
 import { assertModelWidth, compileInputMapping } from './input-mapping.js';
 import type { EventFields, ModelRunner, PayloadDecoder } from './ports.js';
@@ -11,6 +10,9 @@ import { matchTopic, stripSharePrefix } from './topics.js';
 export type EventInput = Float32Array | string;
 
 /** A pipeline compiled against its loaded model: everything the per-event path needs, computed once. */
+/** The decision message names a model by its name and this many leading hex digits of its sha256. */
+export const MODEL_SHA_PREFIX_LENGTH = 12;
+
 export interface Pipeline {
   readonly config: PipelineConfig;
   readonly model: ModelRunner;
