@@ -4,7 +4,6 @@
  * gateway and the Node-RED flow are built from. Every system gets the same events and computes the same row.
  */
 import {
-  ATM_DECIDE,
   ATM_FEATURE_COUNT,
   atmDecision,
   atmFeatures,

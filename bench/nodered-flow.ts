@@ -111,7 +111,8 @@ export function noderedFlow(options: NodeRedFlowOptions): object[] {
       timeout: 0,
       noerr: 0,
       initialize: onStartCode(options.modelPath),
-      finalize: "const session = context.get('session');\nif (session) await session.release();",
+      // On Stop is not async: the release runs on after it returns.
+      finalize: "const session = context.get('session');\nif (session) session.release();",
       libs: [{ var: 'ort', module: 'onnxruntime-node' }],
       wires: [['bench-out']],
     },

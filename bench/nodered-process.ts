@@ -43,6 +43,7 @@ function prepareUserDir(options: StartNodeRedOptions): string {
     modelPath: options.modelPath,
     inputFields: options.sections.input.fields as YamlInputField[],
     decide: options.sections.decide,
+    clientId: `bench-nodered-${options.shape.name}`,
   });
   writeFileSync(flowFile, `${JSON.stringify(flow, null, 2)}\n`);
   writeFileSync(join(userDir, 'settings.js'), noderedSettings({ userDir, flowFile, nagle: options.nagle }));
@@ -105,7 +106,12 @@ export async function startNodeRed(options: StartNodeRedOptions): Promise<System
       env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
     },
   );
-  await waitAnswered(options, child);
+  try {
+    await waitAnswered(options, child);
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
   return {
     name: 'nodered',
     topicPrefix: NODERED_TOPIC_PREFIX,
