@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildMlpModel } from '../tools/dev/mlp-model.js';
 import { trainMlp, type TrainData } from '../tools/dev/train-mlp.js';
-import { encodeModel } from '../tools/onnx-format/onnx-proto.js';
+import { onnx } from '../tools/onnx-format/onnx.js';
 import { makeWideRecordGenerator, WIDE_FEATURE_COUNT, wideFeatures } from './wide-event.js';
 
 export const WIDE_MODEL_INPUT = 'features';
@@ -78,7 +78,7 @@ export function buildWideModel(): Uint8Array {
     layers: result.layers,
     int4BlockSize: BLOCK_SIZE,
   });
-  return encodeModel(model);
+  return onnx.ModelProto.encode(model).finish();
 }
 
 /** Writes the model to `dir/wide-inspection.onnx` and returns the path. */
