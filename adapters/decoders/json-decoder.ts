@@ -7,7 +7,7 @@
  */
 import type { InputLimits } from '../../daemon/config.js';
 import { ConfigError, ErrorCodes, InputError } from '../../daemon/errors.js';
-import type { EventFields, PayloadDecoder } from '../../daemon/ports.js';
+import type { EventFields } from '../../daemon/ports.js';
 
 export interface JsonDecoderDeps {
   limits: InputLimits;
@@ -55,7 +55,8 @@ const enum Ch {
   CloseBrace = 0x7d,
 }
 
-export function createJsonDecoder(deps: JsonDecoderDeps): PayloadDecoder {
+/** A `PayloadDecoder` that needs no topic: JSON events say everything in their payload. */
+export function createJsonDecoder(deps: JsonDecoderDeps): (payload: Buffer) => EventFields {
   const { maxPayloadBytes, maxDepth } = deps.limits;
   const problems = [];
   if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes < 1) {
