@@ -17,6 +17,8 @@ const ALLOWED: Record<string, string> = {
     'the one outbound connection: to the configured broker (checked by the no-egress guard)',
   'adapters/mqtt/transport.ts': 'MQTT.js over the socket endpoint.ts opens',
   'adapters/mqtt/inbound-dispatcher.ts': 'MQTT.js packet types only',
+  'adapters/sparkplug/host-state.ts':
+    'MQTT.js over the socket endpoint.ts opens: the Sparkplug STATE session, to the same broker',
   'adapters/mqtt/embedded-broker.ts': 'listens (aedes) on broker.embedded.host; no outbound connection',
   'adapters/ops/metrics-server.ts':
     'listens on metrics.host or the socket systemd passed; no outbound connection',
