@@ -1,7 +1,9 @@
+import pino from 'pino';
 import t from 'tap';
 import sparkplugPayload from 'sparkplug-payload';
 import type { UPayload } from 'sparkplug-payload/lib/sparkplugbpayload.js';
 import { BirthRegistry } from '../adapters/sparkplug/birth-registry.js';
+import { CommandWriter } from '../adapters/sparkplug/command-writer.js';
 import { eventFields } from '../adapters/sparkplug/event-fields.js';
 import { DataType, decodeArray, decodeSparkplugPayload } from '../adapters/sparkplug/payload.js';
 import { seqStep } from '../adapters/sparkplug/seq.js';
@@ -270,4 +272,52 @@ t.test('topics and host subscriptions', async (t) => {
     ],
     'a covered scope adds nothing; a repeated one is kept once',
   );
+});
+
+t.test('command writer: also, instead, and only to devices with a live BIRTH', async (t) => {
+  const sent: { topic: string; metrics: Record<string, unknown> }[] = [];
+  const writer = (mode: 'also' | 'instead', born = true) =>
+    new CommandWriter({
+      config: { mode, decisionMetric: 'D', rejectMetric: 'R', rejectDecision: 'reject', scoreMetric: 'S' },
+      publish: async (topic, payload) => {
+        const metrics: Record<string, unknown> = {};
+        for (const m of spB.decodePayload(payload).metrics ?? []) metrics[m.name!] = m.value;
+        sent.push({ topic, metrics });
+      },
+      isBorn: () => born,
+      clock: { now: () => 1, monotonic: () => 1 },
+      logger: pino({ level: 'silent' }),
+      maxPending: 2,
+    });
+  const decision = (id: string, decision: string, score: number | null) =>
+    JSON.stringify({ id, pipeline: 'p', decision, score, source: 'model', reason: 'ok' });
+
+  const also = writer('also');
+  also.expect('e1', { group: 'g', edge: 'e', device: 'd' });
+  t.equal(also.intercept(decision('e1', 'reject', 0.9)), undefined, 'also: the JSON decision goes out too');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(sent.pop(), { topic: 'spBv1.0/g/DCMD/e/d', metrics: { D: 'reject', R: true, S: 0.9 } });
+  t.equal(also.intercept(decision('e1', 'reject', 0.9)), undefined, 'one command per event');
+  t.equal(sent.length, 0);
+
+  const instead = writer('instead');
+  instead.expect('n1', { group: 'g', edge: 'e', device: null });
+  const replaced = instead.intercept(decision('n1', 'accept', null));
+  t.ok(replaced, 'instead: the command replaces the JSON publish');
+  await replaced;
+  t.same(
+    sent.pop(),
+    { topic: 'spBv1.0/g/NCMD/e', metrics: { D: 'accept', R: false } },
+    'NCMD for NDATA; no score',
+  );
+  t.equal(instead.intercept('{"code":"IG_ERR_X","id":"n1"}'), undefined, 'other publishes pass');
+
+  const unborn = writer('instead', false);
+  unborn.expect('u1', { group: 'g', edge: 'e', device: 'd' });
+  t.equal(
+    unborn.intercept(decision('u1', 'accept', 0.1)),
+    undefined,
+    'no live BIRTH: the JSON decision instead',
+  );
+  t.equal(sent.length, 0);
 });
