@@ -179,8 +179,11 @@ export interface ModelRunner {
 /** A decoded event: a plain object whose values are finite numbers, strings, booleans, null, arrays, objects. */
 export type EventFields = Record<string, unknown>;
 
-/** Throws InputError (IG_ERR_INPUT_*) on anything it will not accept. Never mutates the buffer. */
-export type PayloadDecoder = (payload: Buffer) => EventFields;
+/**
+ * Throws InputError (IG_ERR_INPUT_*) on anything it will not accept. Never mutates the buffer. `topic` is
+ * the topic the message came on: a protocol decoder (Sparkplug B) reads the sender's identity from it.
+ */
+export type PayloadDecoder = (payload: Buffer, topic: string) => EventFields;
 
 // ---------------------------------------------------------------- metrics
 

@@ -51,7 +51,7 @@ export function recoverInbox(deps: RecoveryDeps): { republished: number; resumed
     }
     let input: EventInput;
     try {
-      input = pipeline.encode(pipeline.decoder(stored.payload));
+      input = pipeline.encode(pipeline.decoder(stored.payload, stored.topic));
     } catch (error) {
       // The pipeline's input mapping changed since the event was accepted.
       deps.finish(pipeline, stored, 'invalid_input', inputProblem(error));

@@ -22,6 +22,8 @@ const ALLOWED: Record<string, string> = {
   'adapters/mqtt/shutdown.ts': 'DISCONNECT of the client connection.ts opened',
   'adapters/mqtt/transport-context.ts': 'MQTT.js client type only',
   'adapters/mqtt/inbound-dispatcher.ts': 'MQTT.js packet types only',
+  'adapters/sparkplug/host-state.ts':
+    'MQTT.js over the socket endpoint.ts opens: the Sparkplug STATE session, to the same broker',
   'adapters/mqtt/embedded-broker.ts': 'listens (aedes) on broker.embedded.host; no outbound connection',
   'adapters/ops/metrics-server.ts':
     'listens on metrics.host or the socket systemd passed; no outbound connection',

@@ -7,7 +7,7 @@
  */
 import type { InputLimits } from '../../daemon/config.js';
 import { ConfigError, ErrorCodes, InputError } from '../../daemon/errors.js';
-import type { EventFields, PayloadDecoder } from '../../daemon/ports.js';
+import type { EventFields } from '../../daemon/ports.js';
 import { JsonParser } from './json-parser.js';
 
 export interface JsonDecoderDeps {
@@ -17,7 +17,8 @@ export interface JsonDecoderDeps {
 /** The parser recurses once per nesting level, so the depth limit also bounds its stack use. */
 export const MAX_SUPPORTED_DEPTH = 1000;
 
-export function createJsonDecoder(deps: JsonDecoderDeps): PayloadDecoder {
+/** A `PayloadDecoder` that needs no topic: JSON events say everything in their payload. */
+export function createJsonDecoder(deps: JsonDecoderDeps): (payload: Buffer) => EventFields {
   const { maxPayloadBytes, maxDepth } = deps.limits;
   const problems = [];
   if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes < 1) {

@@ -61,7 +61,7 @@ export async function startCoreGateway(
     logger: pino({ level: 'silent' }),
     transport,
     models: new Map([['atm-risk', model]]),
-    decoders: { json: jsonDecoder },
+    decoders: { json: jsonDecoder, sparkplug: noSparkplug },
     clock,
   });
   await gateway.start();
@@ -93,4 +93,9 @@ function jsonDecoder(payload: Buffer): EventFields {
     throw new InputError(ErrorCodes.INPUT_NOT_OBJECT, 'the payload is not a JSON object');
   }
   return value as EventFields;
+}
+
+/** The core tests run JSON pipelines only; a Sparkplug pipeline here would be a mistake in the test. */
+function noSparkplug(): EventFields {
+  throw new Error('no Sparkplug pipeline in the core tests');
 }
