@@ -4,6 +4,8 @@
  */
 
 export const NAMESPACE = 'spBv1.0';
+/** Checked on every inbound message, Sparkplug or not: a constant, not a template per call. */
+const NAMESPACE_PREFIX = `${NAMESPACE}/`;
 
 export type NodeMessageType = 'NBIRTH' | 'NDEATH' | 'NDATA' | 'NCMD';
 export type DeviceMessageType = 'DBIRTH' | 'DDEATH' | 'DDATA' | 'DCMD';
@@ -22,7 +24,7 @@ export interface SparkplugTopic {
 
 /** The parts of a Sparkplug B topic, or null for anything else (STATE included). */
 export function parseSparkplugTopic(topic: string): SparkplugTopic | null {
-  if (!topic.startsWith(`${NAMESPACE}/`)) return null;
+  if (!topic.startsWith(NAMESPACE_PREFIX)) return null;
   const levels = topic.split('/');
   const [, group, type, edge, device] = levels;
   if (group === undefined || type === undefined || edge === undefined) return null;
