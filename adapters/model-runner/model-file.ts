@@ -66,14 +66,23 @@ export async function readVerifiedModelFile(
     throw new ModelError(ErrorCodes.MODEL_LOAD, `model ${name}: cannot read ${file}`, { cause: error });
   }
   const sha256 = hash.digest('hex');
-  if (expected !== null && expected.toLowerCase() !== sha256) {
-    throw new ModelError(
-      ErrorCodes.MODEL_SHA256_MISMATCH,
-      `model ${name}: sha256 mismatch for ${file}: expected ${expected.toLowerCase().slice(0, SHA_PREFIX)}…, ` +
-        `file has ${sha256.slice(0, SHA_PREFIX)}…; refusing to load it`,
-    );
-  }
+  assertPinnedSha256(name, file, expected, sha256);
   return { bytes: Buffer.concat(chunks, total), sha256 };
+}
+
+/** Throws IG_ERR_MODEL_SHA256_MISMATCH when a pinned sha256 (any case) differs from the file's. */
+export function assertPinnedSha256(
+  name: string,
+  file: string,
+  expected: string | null,
+  sha256: string,
+): void {
+  if (expected === null || expected.toLowerCase() === sha256) return;
+  throw new ModelError(
+    ErrorCodes.MODEL_SHA256_MISMATCH,
+    `model ${name}: sha256 mismatch for ${file}: expected ${expected.toLowerCase().slice(0, SHA_PREFIX)}…, ` +
+      `file has ${sha256.slice(0, SHA_PREFIX)}…; refusing to load it`,
+  );
 }
 
 /** Labels from the model card `<model path without .onnx>.json`, or null when there is no card or no labels. */

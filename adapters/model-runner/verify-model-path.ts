@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ErrorCodes, ModelError } from '../../daemon/errors.js';
-import { SHA_PREFIX } from './model-file.js';
+import { assertPinnedSha256 } from './model-file.js';
 
 export interface VerifiedModelPath {
   /** Lower-case hex. */
@@ -38,13 +38,7 @@ export async function verifyModelPath(
     throw new ModelError(ErrorCodes.MODEL_LOAD, `model ${name}: cannot read ${file}`, { cause: error });
   }
   const sha256 = hash.digest('hex');
-  if (expected !== null && expected.toLowerCase() !== sha256) {
-    throw new ModelError(
-      ErrorCodes.MODEL_SHA256_MISMATCH,
-      `model ${name}: sha256 mismatch for ${file}: expected ${expected.toLowerCase().slice(0, SHA_PREFIX)}…, ` +
-        `file has ${sha256.slice(0, SHA_PREFIX)}…; refusing to load it`,
-    );
-  }
+  assertPinnedSha256(name, file, expected, sha256);
   if ((await modelFileStamp(name, file)) !== before) {
     throw new ModelError(ErrorCodes.MODEL_LOAD, `model ${name}: ${file} changed while it was being hashed`);
   }
