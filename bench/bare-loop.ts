@@ -4,13 +4,13 @@
  * its Correlation Data. No validation, persistence, deadlines or fallbacks: what is left is the floor
  * the gateway's own work is measured against.
  *
- *   node dist/bench/bare-loop.js --url mqtt://127.0.0.1:PORT --model models/atm-risk.onnx
+ *   node dist/bench/bare-loop.js --url mqtt://127.0.0.1:PORT --model models/atm-risk.onnx [--event atm|wide]
  *
  * Prints `ready` on stdout once subscribed.
  */
 import { parseArgs } from 'node:util';
 import { disableOnnxTelemetry } from '../adapters/onnx/telemetry.js';
-import { ATM_FEATURE_COUNT, atmDecision, atmFeatures, type AtmEvent } from './atm-event.js';
+import { eventShape } from './event-shape.js';
 import { connectNoDelay, whenConnected } from './mqtt-client.js';
 
 const { values } = parseArgs({
@@ -18,13 +18,19 @@ const { values } = parseArgs({
     url: { type: 'string' },
     model: { type: 'string' },
     subscribe: { type: 'string', default: 'bare/+/tx' },
+    event: { type: 'string', default: 'atm' },
     'client-id': { type: 'string', default: `bench-bare-loop-${process.pid}` },
   },
 });
 if (!values.url || !values.model) {
-  console.error('usage: bare-loop --url mqtt://HOST:PORT --model FILE.onnx [--subscribe FILTER]');
+  console.error(
+    'usage: bare-loop --url mqtt://HOST:PORT --model FILE.onnx [--subscribe FILTER] [--event atm|wide]',
+  );
   process.exit(2);
 }
+
+const shape = eventShape(values.event);
+const width = shape.featureCount;
 
 // As the gateway does: onnxruntime's telemetry thread and its uploads are off (adapters/onnx/telemetry.ts).
 disableOnnxTelemetry();
@@ -52,11 +58,11 @@ client.on('error', (err) => console.error(`bare-loop: mqtt: ${err.message}`));
 let failures = 0;
 
 async function handle(topic: string, payload: Buffer, responseTopic?: string, correlationData?: Buffer) {
-  const event = JSON.parse(payload.toString('utf8')) as AtmEvent;
-  const row = atmFeatures(event, new Float32Array(ATM_FEATURE_COUNT));
-  const result = await session.run({ [inputName]: new ort.Tensor('float32', row, [1, ATM_FEATURE_COUNT]) });
+  const event = JSON.parse(payload.toString('utf8')) as { id: string };
+  const row = shape.features(event, new Float32Array(width));
+  const result = await session.run({ [inputName]: new ort.Tensor('float32', row, [1, width]) });
   const score = Number((result[outputName].data as Float32Array)[0]);
-  const reply = JSON.stringify({ id: event.id, decision: atmDecision(score), score });
+  const reply = JSON.stringify({ id: event.id, decision: shape.decision(score), score });
   const to = responseTopic ?? topic.replace(/\/tx$/, '/decision');
   client.publish(to, reply, { qos: 1, properties: correlationData ? { correlationData } : {} });
 }

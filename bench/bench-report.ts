@@ -4,7 +4,9 @@ import type { MachineInfo } from './machine-info.js';
 import type { MemoryStats } from './proc-stats.js';
 import type { RatioRow } from './report.js';
 
-export type TargetName = 'gateway' | 'bare';
+export type TargetName = 'gateway' | 'bare' | 'nodered';
+
+export const TARGET_NAMES: readonly TargetName[] = ['gateway', 'bare', 'nodered'];
 
 export interface MemorySample {
   atReady: MemoryStats | null;
@@ -18,7 +20,11 @@ export interface BenchReport {
   startedAt: string;
   machine: MachineInfo;
   options: Record<string, unknown>;
-  startup: Partial<Record<TargetName, { startupMs: number; memory: MemorySample }>>;
+  /**
+   * Per system and event shape, keyed `<target>` (one shape in the run) or `<event>/<target>`; each shape
+   * runs with freshly started systems, so start-up and memory are per shape.
+   */
+  startup: Record<string, { event?: string; startupMs: number; memory: MemorySample }>;
   results: LoadResult[];
   ratios: RatioRow[];
   warnings: string[];

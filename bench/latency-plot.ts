@@ -1,11 +1,12 @@
 /**
- * The bench's latency-vs-rate plot: p50 and p99 of the gateway and the bare loop against the offered rate on
+ * The bench's latency-vs-rate plot: p50 and p99 of the gateway, the bare loop and Node-RED against the offered rate on
  * a log latency axis, the budget as a reference line, and under it the share of sent events answered within
  * the budget (an unanswered event is out of budget, so overload shows there even when p99 has no answers to
- * rank). Several runs go into one plot, told apart by marker shape and hue.
+ * rank). Several runs, and the event shapes of a run, go into one plot, told apart by marker shape and hue.
  */
 import type { BenchReport } from './bench-report.js';
 import type { LoadResult } from './load-generator.js';
+import { eventOf } from './report.js';
 import { svgChart, type ChartPanel, type ChartSeries, type Marker } from './svg-chart.js';
 
 export interface PlotRun {
@@ -14,14 +15,14 @@ export interface PlotRun {
   report: BenchReport;
 }
 
-const TARGETS = ['gateway', 'bare'] as const;
+const TARGETS = ['gateway', 'bare', 'nodered'] as const;
 const MARKERS: Marker[] = ['circle', 'square', 'triangle', 'diamond'];
-/** Per run: the gateway's colour, then the bare loop's. */
-const PALETTE: [string, string][] = [
-  ['#1f5fa8', '#e07b00'],
-  ['#18a0b0', '#c0302b'],
-  ['#7b4fb5', '#7a5a2e'],
-  ['#2e8b3a', '#c2479a'],
+/** Per run (and event shape): the gateway's colour, then the bare loop's, then Node-RED's. */
+const PALETTE: [string, string, string][] = [
+  ['#1f5fa8', '#e07b00', '#2e8b3a'],
+  ['#18a0b0', '#c0302b', '#8c8c00'],
+  ['#7b4fb5', '#7a5a2e', '#d4578a'],
+  ['#2e8b3a', '#c2479a', '#555555'],
 ];
 const P99_DASH = '7 4';
 
@@ -50,20 +51,38 @@ function machineLine(report: BenchReport): string {
   return `${m.cpuModel}, ${m.cpus} cores, Node ${m.node}, Mosquitto ${m.mosquitto}`;
 }
 
-function runSeries(
-  run: PlotRun,
-  index: number,
-  several: boolean,
-): { latency: ChartSeries[]; budget: ChartSeries[] } {
-  const suffix = several ? ` (${run.label})` : '';
+/** One line group: a run's results for one event shape. */
+interface PlotGroup {
+  /** Legend suffix; empty when the plot has a single group. */
+  label: string;
+  results: LoadResult[];
+}
+
+function groups(runs: PlotRun[]): PlotGroup[] {
+  const perRun = runs.map((run) => {
+    const events = [...new Set(run.report.results.map(eventOf))];
+    return { run, events };
+  });
+  const severalRuns = runs.length > 1;
+  const severalEvents = perRun.some((r) => r.events.length > 1);
+  return perRun.flatMap(({ run, events }) =>
+    events.map((event) => ({
+      label: [severalRuns ? run.label : '', severalEvents ? event : ''].filter(Boolean).join(', '),
+      results: run.report.results.filter((r) => eventOf(r) === event),
+    })),
+  );
+}
+
+function runSeries(group: PlotGroup, index: number): { latency: ChartSeries[]; budget: ChartSeries[] } {
+  const suffix = group.label === '' ? '' : ` (${group.label})`;
   const marker = MARKERS[index % MARKERS.length];
   const colours = PALETTE[index % PALETTE.length];
   const latency: ChartSeries[] = [];
   const budget: ChartSeries[] = [];
-  TARGETS.forEach((target, t) => {
-    const steps = run.report.results.filter((r) => r.target === target).sort((a, b) => a.rate - b.rate);
-    if (steps.length === 0) return;
-    const colour = colours[t];
+  const present = TARGETS.filter((target) => group.results.some((r) => r.target === target));
+  present.forEach((target, slot) => {
+    const steps = group.results.filter((r) => r.target === target).sort((a, b) => a.rate - b.rate);
+    const colour = colours[TARGETS.indexOf(target)];
     const line = (pick: (r: LoadResult) => number | null) =>
       steps.map((r) => ({ x: r.rate, y: pick(r), note: stepNote(r) }));
     latency.push(
@@ -74,8 +93,8 @@ function runSeries(
       name: `${target} in budget${suffix}`,
       colour,
       marker,
-      // Both systems are often at exactly 100 %: side by side, neither hides the other.
-      offsetPx: t === 0 ? -4 : 4,
+      // The systems are often all at exactly 100 %: side by side, none hides another.
+      offsetPx: (slot - (present.length - 1) / 2) * 8,
       points: line((r) => r.inBudgetPct),
     });
   });
@@ -85,7 +104,7 @@ function runSeries(
 export function latencyPlotSvg(runs: PlotRun[]): string {
   if (runs.length === 0) throw new Error('latency plot: no runs');
   const several = runs.length > 1;
-  const series = runs.map((run, i) => runSeries(run, i, several));
+  const series = groups(runs).map((group, i) => runSeries(group, i));
   const budgets = [...new Set(runs.map((r) => budgetOf(r.report)).filter((b): b is number => b !== null))];
   const rates = [...new Set(runs.flatMap((r) => r.report.results.map((x) => x.rate)))].sort((a, b) => a - b);
   const machines = [...new Set(runs.map((r) => machineLine(r.report)))];

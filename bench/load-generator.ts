@@ -1,5 +1,5 @@
 /**
- * Open-loop load generator: publishes ATM events at a fixed rate whatever the system under test does, and
+ * Open-loop load generator: publishes events of one shape (ATM transactions or wide inspection records) at a fixed rate whatever the system under test does, and
  * times each event from the publish call to the arrival of its decision. A closed loop (send the next event
  * when the previous one is answered) slows down with the system and hides queueing; real terminals do not
  * wait for each other.
@@ -7,14 +7,15 @@
  * Runs in its own process so its timers and sends never share an event loop with a system under test.
  *
  *   node dist/bench/load-generator.js --url mqtt://127.0.0.1:PORT --target bare --topic-prefix bare \
- *     --rate 1000 --duration 10 [--warmup 2] [--drain 3] [--budget 300] [--cpu-pid PID] [--broker-pid PID]
+ *     --rate 1000 --duration 10 [--warmup 2] [--drain 3] [--budget 300] [--cpu-pid PID] [--broker-pid PID] \
+ *     [--event atm|wide]
  *
  * Prints one JSON line (LoadResult) on stdout at the end.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { IClientPublishOptions, IPublishPacket } from 'mqtt';
-import { makeAtmEventGenerator } from './atm-event.js';
+import { eventShape } from './event-shape.js';
 import { connectNoDelay, whenConnected } from './mqtt-client.js';
 import { round } from './numbers.js';
 import { OpenLoop } from './open-loop.js';
@@ -22,6 +23,10 @@ import { cpuSeconds, percentile } from './proc-stats.js';
 
 export interface LoadResult {
   target: string;
+  /** Event shape (`atm`, `wide`); absent in result files from before the option (= atm). */
+  event?: string;
+  /** Mean payload size of the measured events, bytes. */
+  eventBytes?: number;
   rate: number;
   durationSec: number;
   warmupSec: number;
@@ -72,6 +77,7 @@ const { values } = parseArgs({
     expiry: { type: 'string', default: '10' },
     seed: { type: 'string', default: '1' },
     terminals: { type: 'string', default: '200' },
+    event: { type: 'string', default: 'atm' },
     'cpu-pid': { type: 'string' },
     'broker-pid': { type: 'string' },
     samples: { type: 'string' },
@@ -113,7 +119,8 @@ const replyTopic = `bench/reply/${target}`;
 const runTag = `${target}-${rate}-${process.pid}-${Date.now().toString(36)}`;
 
 // Payloads are built before the clock starts so generating them costs nothing inside the send window.
-const nextEvent = makeAtmEventGenerator(seed, terminals);
+const shape = eventShape(values.event);
+const nextEvent = shape.generator(seed, terminals);
 const ids: string[] = new Array<string>(total);
 const topics: string[] = new Array<string>(total);
 const payloads: Buffer[] = new Array<Buffer>(total);
@@ -122,8 +129,8 @@ const indexById = new Map<string, number>();
 for (let i = 0; i < total; i++) {
   const event = nextEvent(`${runTag}-${i}`);
   ids[i] = event.id;
-  topics[i] = `${prefix}/${event.terminal}/tx`;
-  payloads[i] = Buffer.from(JSON.stringify(event));
+  topics[i] = `${prefix}/${event.source}/tx`;
+  payloads[i] = Buffer.from(JSON.stringify(event.body));
   options[i] = {
     qos: 1,
     properties: {
@@ -246,8 +253,13 @@ const sendSpanSec = (lastSendAt - firstMeasured) / 1000;
 const diff = (end: number | null, begin: number | null | undefined): number | null =>
   end === null || begin === null || begin === undefined ? null : round(end - begin, 3);
 
+let payloadBytes = 0;
+for (let i = warmupCount; i < total; i++) payloadBytes += payloads[i].length;
+
 const result: LoadResult = {
   target,
+  event: shape.name,
+  eventBytes: measured > 0 ? Math.round(payloadBytes / measured) : 0,
   rate,
   durationSec,
   warmupSec,

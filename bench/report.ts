@@ -2,8 +2,14 @@
 import type { LoadResult } from './load-generator.js';
 import { fmt } from './numbers.js';
 
+/** The systems the gateway is compared with, in table order. */
+export const PEERS = ['bare', 'nodered'] as const;
+
+/** Gateway divided by `peer`, for one event shape and rate. */
 export interface RatioRow {
+  event: string;
   rate: number;
+  peer: string;
   p50: number | null;
   p99: number | null;
   cpu: number | null;
@@ -19,6 +25,7 @@ function table(header: string[], rows: string[][], textColumns: number): string 
 
 export function resultsTable(results: LoadResult[]): string {
   const header = [
+    'event',
     'rate/s',
     'target',
     'sent',
@@ -34,6 +41,7 @@ export function resultsTable(results: LoadResult[]): string {
     'broker CPU s',
   ];
   const rows = results.map((r) => [
+    eventOf(r),
     String(r.rate),
     r.target,
     String(r.sent),
@@ -48,45 +56,75 @@ export function resultsTable(results: LoadResult[]): string {
     fmt(r.sutCpuSec, 2),
     fmt(r.brokerCpuSec, 2),
   ]);
-  return table(header, rows, 2);
+  return table(header, rows, 3);
+}
+
+/** Result files from before `--event` have ATM events only. */
+export function eventOf(r: LoadResult): string {
+  return r.event ?? 'atm';
+}
+
+/** The distinct (event, rate) steps in run order. */
+function steps(results: LoadResult[]): { event: string; rate: number }[] {
+  const seen = new Map<string, { event: string; rate: number }>();
+  for (const r of results) seen.set(`${eventOf(r)}@${r.rate}`, { event: eventOf(r), rate: r.rate });
+  return [...seen.values()];
+}
+
+function find(results: LoadResult[], event: string, rate: number, target: string): LoadResult | undefined {
+  return results.find((r) => eventOf(r) === event && r.rate === rate && r.target === target);
 }
 
 export function ratios(results: LoadResult[]): RatioRow[] {
-  const rates = [...new Set(results.map((r) => r.rate))];
   const div = (a: number | null | undefined, b: number | null | undefined): number | null =>
     a === null || a === undefined || b === null || b === undefined || b <= 0 ? null : a / b;
-  return rates.flatMap((rate) => {
-    const gateway = results.find((r) => r.rate === rate && r.target === 'gateway');
-    const bare = results.find((r) => r.rate === rate && r.target === 'bare');
-    if (!gateway || !bare) return [];
-    return [
-      {
-        rate,
-        p50: div(gateway.p50Ms, bare.p50Ms),
-        p99: div(gateway.p99Ms, bare.p99Ms),
-        cpu: div(gateway.sutCpuSec, bare.sutCpuSec),
-      },
-    ];
+  return steps(results).flatMap(({ event, rate }) => {
+    const gateway = find(results, event, rate, 'gateway');
+    if (!gateway) return [];
+    return PEERS.flatMap((peer) => {
+      const other = find(results, event, rate, peer);
+      if (!other) return [];
+      return [
+        {
+          event,
+          rate,
+          peer,
+          p50: div(gateway.p50Ms, other.p50Ms),
+          p99: div(gateway.p99Ms, other.p99Ms),
+          cpu: div(gateway.sutCpuSec, other.sutCpuSec),
+        },
+      ];
+    });
   });
 }
 
+/** One line per event shape and rate, the gateway's ratios to each peer side by side. */
 export function ratiosTable(rows: RatioRow[]): string {
-  return table(
-    ['rate/s', 'p50 gateway/bare', 'p99 gateway/bare', 'CPU gateway/bare'],
-    rows.map((r) => [String(r.rate), `${fmt(r.p50, 2)}x`, `${fmt(r.p99, 2)}x`, `${fmt(r.cpu, 2)}x`]),
-    1,
-  );
+  const peers = PEERS.filter((peer) => rows.some((r) => r.peer === peer));
+  const header = ['event', 'rate/s'];
+  for (const peer of peers) header.push(`p50 gateway/${peer}`, `p99 gateway/${peer}`, `CPU gateway/${peer}`);
+  const keys = [...new Map(rows.map((r) => [`${r.event}@${r.rate}`, r])).values()];
+  const x = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : `${fmt(v, 2)}x`);
+  const lines = keys.map(({ event, rate }) => {
+    const cells = [event, String(rate)];
+    for (const peer of peers) {
+      const r = rows.find((row) => row.event === event && row.rate === rate && row.peer === peer);
+      cells.push(x(r?.p50), x(r?.p99), x(r?.cpu));
+    }
+    return cells;
+  });
+  return table(header, lines, 2);
 }
 
 /**
  * Notes that make a step's numbers suspect (the generator fell behind its schedule, late replies), and a
- * cross-check: at the same rate both systems get the same events, so when every event got a model answer
- * the decision counts must match, or the two do not compute the same thing.
+ * cross-check: at the same rate and event shape every system gets the same events, so when every event got
+ * a model answer the decision counts must match the gateway's, or they do not compute the same thing.
  */
 export function warnings(results: LoadResult[]): string[] {
   const notes: string[] = [];
   for (const r of results) {
-    const step = `${r.target} @ ${r.rate}/s`;
+    const step = `${r.target} @ ${r.rate}/s (${eventOf(r)})`;
     if ((r.sendLagP99Ms ?? 0) > 5) {
       notes.push(
         `${step}: the load generator sent up to ${fmt(r.sendLagP99Ms)} ms behind schedule (p99): ` +
@@ -99,19 +137,21 @@ export function warnings(results: LoadResult[]): string[] {
     if (r.strays > 0)
       notes.push(`${step}: ${r.strays} replies to events this step did not send (late replies)`);
   }
-  for (const rate of new Set(results.map((r) => r.rate))) {
-    const gateway = results.find((r) => r.rate === rate && r.target === 'gateway');
-    const bare = results.find((r) => r.rate === rate && r.target === 'bare');
-    if (!gateway || !bare) continue;
+  for (const { event, rate } of steps(results)) {
+    const gateway = find(results, event, rate, 'gateway');
+    if (!gateway) continue;
     const complete = (r: LoadResult): boolean => r.answered === r.sent && r.fallbacks === 0;
-    if (!complete(gateway) || !complete(bare)) continue;
-    const keys = new Set([...Object.keys(gateway.decisions), ...Object.keys(bare.decisions)]);
-    const differs = [...keys].some((k) => (gateway.decisions[k] ?? 0) !== (bare.decisions[k] ?? 0));
-    if (differs) {
-      notes.push(
-        `${rate}/s: gateway and bare decided the same events differently ` +
-          `(gateway ${JSON.stringify(gateway.decisions)}, bare ${JSON.stringify(bare.decisions)})`,
-      );
+    for (const peer of PEERS) {
+      const other = find(results, event, rate, peer);
+      if (!other || !complete(gateway) || !complete(other)) continue;
+      const keys = new Set([...Object.keys(gateway.decisions), ...Object.keys(other.decisions)]);
+      const differs = [...keys].some((k) => (gateway.decisions[k] ?? 0) !== (other.decisions[k] ?? 0));
+      if (differs) {
+        notes.push(
+          `${rate}/s (${event}): gateway and ${peer} decided the same events differently ` +
+            `(gateway ${JSON.stringify(gateway.decisions)}, ${peer} ${JSON.stringify(other.decisions)})`,
+        );
+      }
     }
   }
   return notes;

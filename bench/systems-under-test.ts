@@ -1,24 +1,26 @@
-/** Starting the two systems under test: the gateway daemon and the bare loop, each in its own process. */
+/** Starting the systems under test: the gateway daemon and the bare loop, each in its own process (Node-RED: nodered-process.ts). */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { ATM_DECIDE, ATM_INPUT_FIELDS } from './atm-event.js';
+import { WIDE_PIPELINE_SECTIONS, type EventShape } from './event-shape.js';
 import { startChild, waitForLine, type Child } from './children.js';
 import { connectNoDelay, whenConnected } from './mqtt-client.js';
 
 export const GATEWAY_ID = 'bench';
 
 export interface SystemUnderTest {
-  name: 'gateway' | 'bare';
-  /** First topic level of the events it consumes: `atm/T0001/tx`, `bare/T0001/tx`. */
+  name: 'gateway' | 'bare' | 'nodered';
+  /** First topic level of the events it consumes: `atm/T0001/tx`, `bare/T0001/tx`, `nodered/T0001/tx`. */
   topicPrefix: string;
   child: Child;
-  /** Spawn to ready (`online` status for the gateway, `ready` line for the bare loop), milliseconds. */
+  /** Spawn to ready (`online` status for the gateway, `ready` line for the bare loop, a probe answered by
+   * Node-RED), milliseconds. */
   startupMs: number;
 }
 
-interface PipelineSections {
+export interface PipelineSections {
   input: { fields: unknown[] };
   decide: unknown;
 }
@@ -53,8 +55,15 @@ export function atmPipelineSections(repoRoot: string): PipelineSections {
   return { input: pipeline.input, decide: pipeline.decide };
 }
 
+/** The gateway pipeline's `input` and `decide` sections for an event shape (the atm ones checked). */
+export function pipelineSections(shape: EventShape | undefined, repoRoot: string): PipelineSections {
+  return shape === undefined || shape.name === 'atm' ? atmPipelineSections(repoRoot) : WIDE_PIPELINE_SECTIONS;
+}
+
 export interface GatewayConfigOptions {
   repoRoot: string;
+  /** The event shape the pipeline takes; the ATM transaction when absent. */
+  shape?: EventShape;
   brokerUrl: string;
   modelPath: string;
   stateDir: string;
@@ -62,7 +71,9 @@ export interface GatewayConfigOptions {
 }
 
 export function gatewayConfigYaml(options: GatewayConfigOptions): string {
-  const { input, decide } = atmPipelineSections(options.repoRoot);
+  const { input, decide } = pipelineSections(options.shape, options.repoRoot);
+  const name = options.shape?.pipeline ?? 'atm-risk';
+  const prefix = options.shape?.gatewayTopicPrefix ?? 'atm';
   const config = {
     gateway: { id: GATEWAY_ID },
     mqtt: { url: options.brokerUrl, protocolVersion: 5, clientId: 'infergate-bench' },
@@ -71,14 +82,14 @@ export function gatewayConfigYaml(options: GatewayConfigOptions): string {
     log: { level: 'warn' },
     // A free port, so a gateway already on the box (9464) does not make the bench fail.
     metrics: { port: 0 },
-    models: { 'atm-risk': { runtime: 'onnx', path: options.modelPath, threads: 1 } },
+    models: { [name]: { runtime: 'onnx', path: options.modelPath, threads: 1 } },
     pipelines: [
       {
-        name: 'atm-risk',
-        subscribe: 'atm/+/tx',
-        publish: 'atm/{1}/decision',
+        name,
+        subscribe: `${prefix}/+/tx`,
+        publish: `${prefix}/{1}/decision`,
         responseTopics: ['bench/reply/#'],
-        model: 'atm-risk',
+        model: name,
         budgetMs: options.budgetMs,
         fallback: 'review',
         input,
@@ -158,7 +169,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<System
     },
   );
   await waitOnline(options.brokerUrl, child, options.timeoutMs);
-  return { name: 'gateway', topicPrefix: 'atm', child, startupMs: performance.now() - child.startedAt };
+  return {
+    name: 'gateway',
+    topicPrefix: options.shape?.gatewayTopicPrefix ?? 'atm',
+    child,
+    startupMs: performance.now() - child.startedAt,
+  };
 }
 
 export interface StartBareOptions {
@@ -167,6 +183,8 @@ export interface StartBareOptions {
   modelPath: string;
   workDir: string;
   timeoutMs: number;
+  /** The event shape it reads; the ATM transaction when absent. */
+  shape?: EventShape;
 }
 
 export async function startBareLoop(options: StartBareOptions): Promise<SystemUnderTest> {
@@ -174,7 +192,15 @@ export async function startBareLoop(options: StartBareOptions): Promise<SystemUn
   const child = startChild(
     'bare-loop',
     process.execPath,
-    [entry, '--url', options.brokerUrl, '--model', options.modelPath],
+    [
+      entry,
+      '--url',
+      options.brokerUrl,
+      '--model',
+      options.modelPath,
+      '--event',
+      options.shape?.name ?? 'atm',
+    ],
     { logPath: join(options.workDir, 'bare-loop.log'), cwd: options.repoRoot, ipc: true },
   );
   await waitForLine(child, /^ready$/, options.timeoutMs);

@@ -1,8 +1,9 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyChain } from '../daemon/audit-chain.js';
 import { ErrorCodes, isInfergateError } from '../daemon/errors.js';
-import { INBOX_FILE, Inbox } from '../daemon/inbox.js';
+import { verifyChain } from '../daemon/state/audit-chain.js';
+import { Inbox } from '../daemon/state/inbox.js';
+import { INBOX_FILE } from '../daemon/state/schema.js';
 
 /** Exit code when the chain is broken: the log was edited or rows were removed. */
 export const EXIT_TAMPERED = 1;

@@ -1,5 +1,4 @@
-import { createOnnxModel } from '../adapters/onnx/model.js';
-import { OnnxWorkerPool } from '../adapters/onnx/worker-pool.js';
+import { createOnnxModel, createOnnxWorkerPool, type OnnxWorkerPool } from '../adapters/onnx/index.js';
 import type { InfergateConfig } from '../daemon/config.js';
 import type { Logger, ModelRunner } from '../daemon/ports.js';
 
@@ -15,7 +14,7 @@ export type ModelFactory = (config: InfergateConfig) => Promise<Map<string, Mode
 export function modelFactory(logger: Logger): ModelFactory {
   let onnxPool: OnnxWorkerPool | undefined;
   return (config) => {
-    onnxPool ??= new OnnxWorkerPool({ name: 'shared', logger: logger.child({ component: 'onnx-pool' }) });
+    onnxPool ??= createOnnxWorkerPool({ name: 'shared', logger: logger.child({ component: 'onnx-pool' }) });
     return createModels(config, logger, onnxPool);
   };
 }
@@ -30,7 +29,7 @@ async function createModels(
     if (model.runtime === 'onnx') {
       models.set(name, createOnnxModel({ logger, model, pool: onnxPool }));
     } else {
-      const { createLlamaModel } = await import('../adapters/llama/model.js');
+      const { createLlamaModel } = await import('../adapters/llama/index.js');
       // Validation lets one prompt pipeline use a llama model: the prompt is part of what the model loads.
       const pipeline = config.pipelines.find((p) => p.model === name && p.prompt !== null);
       models.set(

@@ -5,11 +5,17 @@
  * through the gateway's lifecycle.
  */
 import { readFileSync } from 'node:fs';
-import { createMetricsRegistry, type MetricsRegistry } from '../adapters/ops/metrics-registry.js';
-import { createMetricsServer, type MetricsServer } from '../adapters/ops/metrics-server.js';
-import { createStatsPublisher, type StatsPublisher } from '../adapters/ops/stats-publisher.js';
-import { systemdListenFd } from '../adapters/ops/systemd-listen-fd.js';
-import { createSystemdNotifier, type SystemdNotifier } from '../adapters/ops/systemd-notifier.js';
+import {
+  createMetricsRegistry,
+  createMetricsServer,
+  createStatsPublisher,
+  createSystemdNotifier,
+  systemdListenFd,
+  type MetricsRegistry,
+  type MetricsServer,
+  type StatsPublisher,
+  type SystemdNotifier,
+} from '../adapters/ops/index.js';
 import type { InfergateConfig } from '../daemon/config.js';
 import { isInfergateError } from '../daemon/errors.js';
 import type { Gateway } from '../daemon/gateway.js';

@@ -1,6 +1,6 @@
-import { createEmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
-import { createJsonDecoder } from '../adapters/decoders/json-decoder.js';
-import { createMqttTransport } from '../adapters/mqtt/transport.js';
+import { createJsonDecoder } from '../adapters/decoders/index.js';
+import { createEmbeddedBroker, createMqttTransport, type EmbeddedBroker } from '../adapters/mqtt/index.js';
+import { createSparkplug } from '../adapters/sparkplug/index.js';
 import type { InfergateConfig } from '../daemon/config.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
 import { createGateway, type Gateway } from '../daemon/gateway.js';
@@ -23,7 +23,7 @@ const CONFIG_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set([
 ]);
 
 interface Parts {
-  broker: ReturnType<typeof createEmbeddedBroker> | undefined;
+  broker: EmbeddedBroker | undefined;
   gateway: Gateway;
   transport: MqttTransport;
 }
@@ -105,17 +105,27 @@ async function buildGateway(
     ? createEmbeddedBroker({ logger, config: config.broker.embedded })
     : undefined;
   const models = await createModels(config);
-  const transport = createMqttTransport({
+  const mqttTransport = createMqttTransport({
     logger,
     config: config.mqtt,
     statusTopic: `infergate/${config.gateway.id}/status`,
   });
+  // The Sparkplug host layer passes every other topic through untouched, so it is always in place: a
+  // reload may add a Sparkplug pipeline.
+  const sparkplug = createSparkplug({
+    config: config.sparkplug,
+    mqtt: config.mqtt,
+    limits: config.limits,
+    transport: mqttTransport,
+    logger,
+  });
+  const transport = sparkplug.transport;
   const gateway = createGateway({
     config,
     logger,
     transport,
     models,
-    decoders: { json: createJsonDecoder({ limits: config.limits }) },
+    decoders: { json: createJsonDecoder({ limits: config.limits }), sparkplug: sparkplug.decoder },
     metrics,
   });
   return { broker, gateway, transport };

@@ -19,6 +19,7 @@ import { validateEgress } from './validate-egress.js';
 import { credentialPath } from './credential-path.js';
 import { pathProblem } from './value-checks.js';
 import { validatePipelines } from './validate-pipelines.js';
+import { sparkplugProblems } from './sparkplug-config.js';
 import { stripSharePrefix } from '../daemon/topics.js';
 
 /** A config is a few kilobytes; anything near this is not one. */
@@ -151,6 +152,7 @@ export function configFromObject(document: unknown, options: ConfigFromObjectOpt
     problems,
   );
   crossSectionChecks(fixed, pipelines, problems);
+  sparkplugProblems(fixed.sparkplug, pipelines, problems);
   validateEgress(fixed, problems);
   const passwordFile =
     typeof fixed.mqtt.passwordFile === 'string' && pathProblem(fixed.mqtt.passwordFile) === null
@@ -194,6 +196,7 @@ export function configFromObject(document: unknown, options: ConfigFromObjectOpt
     privacy: fixed.privacy,
     log: fixed.log,
     metrics: fixed.metrics,
+    sparkplug: fixed.sparkplug,
     source: options.source ?? null,
   };
   return deepFreeze(config);

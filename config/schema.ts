@@ -16,6 +16,7 @@ import type {
 } from '../daemon/config.js';
 import { ConfigProblems, childPath, isPlainObject, unknownKeyMessage } from './config-problems.js';
 import { mqttUrlProblem, patternProblem, textProblem } from './value-checks.js';
+import { sparkplugSchema, type SparkplugSection } from './sparkplug-config.js';
 import {
   type SchemaNode,
   boolKey,
@@ -37,6 +38,7 @@ export interface FixedSections {
   privacy: PrivacyConfig;
   log: { level: LogLevel };
   metrics: MetricsConfig;
+  sparkplug: SparkplugSection;
 }
 
 /** systemd sets STATE_DIRECTORY (colon-separated when the unit lists several) for `StateDirectory=`. */
@@ -262,6 +264,7 @@ export function fixedSchema(env: NodeJS.ProcessEnv): SchemaNode {
         86400,
       ),
     },
+    sparkplug: sparkplugSchema(),
   };
 }
 

@@ -3,6 +3,7 @@ import { ConfigProblems, childPath, indexPath, readMapping } from './config-prob
 import { decisionProblem, parseDecisionRules } from './decision-rules.js';
 import { parseInputMapping } from './input-mapping.js';
 import { parsePromptConfig } from './prompt-config.js';
+import { sparkplugPipelineProblems } from './sparkplug-config.js';
 import { integerProblem, oneOfProblem, patternProblem } from './value-checks.js';
 import {
   filtersOverlap,
@@ -17,7 +18,7 @@ import {
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 export const MAX_PIPELINES = 256;
 export const MAX_RESPONSE_TOPICS = 64;
-export const DECODERS = ['json'] as const;
+export const DECODERS = ['json', 'sparkplug'] as const;
 
 /** Bounds and defaults of the numeric pipeline keys; `default: null` means required. */
 export const PIPELINE_LIMITS = {
@@ -70,6 +71,7 @@ export function validatePipelines(
     validatePipeline(value, indexPath('pipelines', index), context, problems),
   );
   crossCheck(raw, context, problems);
+  sparkplugPipelineProblems(raw, problems);
   checkOnePipelinePerLlamaModel(raw, context, problems);
   return pipelines.every((p) => p !== null) ? (pipelines as PipelineConfig[]) : [];
 }
@@ -176,7 +178,7 @@ function validatePipeline(
     subscribe,
     publish: entry.publish as string,
     responseTopics,
-    decoder: 'json',
+    decoder: decoder as PipelineConfig['decoder'],
     model: entry.model as string,
     input,
     prompt,

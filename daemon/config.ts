@@ -140,7 +140,8 @@ export interface PipelineConfig {
   publish: string;
   /** MQTT filters a request's Response Topic must match; empty means response topics are refused. */
   responseTopics: string[];
-  decoder: 'json';
+  /** `sparkplug`: Sparkplug B DATA messages, metrics resolved through the sender's BIRTH. */
+  decoder: 'json' | 'sparkplug';
   model: string;
   /** Tensor models (ONNX): event fields → input tensor. Exactly one of `input` and `prompt` is set. */
   input: InputMapping | null;
@@ -198,6 +199,30 @@ export interface InputLimits {
   maxDepth: number;
 }
 
+/** The gateway as a Sparkplug B 3.0 Host Application (pipelines with `decoder: sparkplug`). */
+export interface SparkplugConfig {
+  /** Host Application id: set, the gateway publishes `spBv1.0/STATE/<hostId>`; null, no STATE at all. */
+  hostId: string | null;
+  /** At most one rebirth request (NCMD `Node Control/Rebirth`) per edge node this often, ms. */
+  rebirthMinIntervalMs: number;
+  /** Metric whose value is the event id; null derives it from edge node, device, seq and timestamp. */
+  eventIdMetric: string | null;
+  commands: SparkplugCommandsConfig;
+}
+
+/** The decision written back to the device (DCMD) or edge node (NCMD) it came from. */
+export interface SparkplugCommandsConfig {
+  /** `off`: JSON decision only; `also`: JSON and command; `instead`: the command replaces the JSON decision. */
+  mode: 'off' | 'also' | 'instead';
+  /** String metric that takes the decision (`Inspection/Decision`). */
+  decisionMetric: string | null;
+  /** Boolean metric, true when the decision is `rejectDecision` (`Inspection/Reject`). */
+  rejectMetric: string | null;
+  rejectDecision: string;
+  /** Double metric that takes the score; a fallback decision writes no score. */
+  scoreMetric: string | null;
+}
+
 export interface InfergateConfig {
   gateway: GatewayConfig;
   mqtt: MqttConfig;
@@ -209,6 +234,7 @@ export interface InfergateConfig {
   privacy: PrivacyConfig;
   log: { level: LogLevel };
   metrics: MetricsConfig;
+  sparkplug: SparkplugConfig;
   /** Absolute path of the file this config came from, or null when built in code. */
   source: string | null;
 }

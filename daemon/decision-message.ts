@@ -1,24 +1,19 @@
-/** The decision message published for every event (DESIGN.md, external contract). */
+import type { Decision, DecisionReason, DecisionSource } from './decision.js';
+import { InputError } from './errors.js';
+import type { Pipeline } from './pipeline.js';
 
-export type DecisionSource = 'model' | 'fallback';
-
-export type DecisionReason = 'ok' | 'deadline' | 'overload' | 'invalid_input' | 'model_error' | 'expired';
-
-export interface DecisionMessage {
+/** The decision message's JSON (DESIGN.md, external contract). */
+interface DecisionMessageJson {
   id: string;
   pipeline: string;
   decision: string;
-  /** The score the rules looked at (risk probability, or the top label's probability); null on fallback. */
   score: number | null;
-  /** Per-label probabilities for label models. */
   scores?: Record<string, number>;
-  /** `generate` LLM pipelines: the model's short reason for its answer. */
   explanation?: string;
   source: DecisionSource;
   reason: DecisionReason;
-  /** Model name and the first 12 hex digits of its sha256. */
+  /** Model name and the first MODEL_SHA_PREFIX_LENGTH hex digits of its sha256. */
   model: { name: string; sha256: string };
-  /** From arrival at the gateway to the decision, milliseconds. */
   latencyMs: number;
   budgetMs: number;
   /** ISO 8601 time of the decision. */
@@ -28,8 +23,46 @@ export interface DecisionMessage {
   error?: { code: string; field?: string; message: string };
 }
 
-export const MODEL_SHA_PREFIX_LENGTH = 12;
+/**
+ * Serialises a decision into the decision message published for event `eventId` (DESIGN.md, external
+ * contract). Never includes the event's values.
+ */
+export function decisionMessage(
+  decision: Decision,
+  eventId: string,
+  pipeline: Pipeline,
+  gatewayId: string,
+): string {
+  const message: DecisionMessageJson = {
+    id: eventId,
+    pipeline: pipeline.config.name,
+    decision: decision.decision,
+    score: decision.score === null ? null : roundScore(decision.score),
+    source: decision.source,
+    reason: decision.reason,
+    model: pipeline.modelRef,
+    latencyMs: roundMs(decision.latencyMs),
+    budgetMs: pipeline.config.budgetMs,
+    ts: new Date(decision.decidedAt).toISOString(),
+    gateway: gatewayId,
+  };
+  if (decision.scores !== null) message.scores = decision.scores;
+  if (decision.explanation !== null) message.explanation = decision.explanation;
+  if (decision.error !== null) {
+    const field = decision.error instanceof InputError ? decision.error.field : undefined;
+    message.error = {
+      code: decision.error.code,
+      message: decision.error.message,
+      ...(field === undefined ? {} : { field }),
+    };
+  }
+  return JSON.stringify(message);
+}
 
-export function roundMs(ms: number): number {
+function roundScore(score: number): number {
+  return Math.round(score * 1e6) / 1e6;
+}
+
+function roundMs(ms: number): number {
   return Math.round(ms * 100) / 100;
 }

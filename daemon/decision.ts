@@ -1,159 +1,87 @@
-/**
- * Turns a pipeline's decision rules into a function from one row of model outputs to a decision. Shapes and
- * labels are checked once against the loaded model, so a mismatch stops the gateway at start instead of
- * mis-deciding every event.
- */
-import type { DecisionRules } from './config.js';
-import { ConfigError, ErrorCodes, ModelError } from './errors.js';
+import type { RulesDecision } from './decision-rules.js';
+import type { InfergateError } from './errors.js';
+import type { Pipeline } from './pipeline.js';
 
+/** Who decided: the pipeline's rules on model output, or its configured fallback. */
+export type DecisionSource = 'model' | 'fallback';
+
+/** Why the fallback was published instead of a model decision. */
+export type FallbackReason = 'deadline' | 'overload' | 'invalid_input' | 'model_error' | 'expired';
+
+export type DecisionReason = 'ok' | FallbackReason;
+
+/**
+ * What was decided for one event: exactly one per event id. Serialised by `decisionMessage`
+ * (decision-message.ts) into the decision message, and kept in the decision log.
+ *
+ * Built only by `modelDecision` and `fallbackDecision`, every field in the same order, so all decisions
+ * share one hidden class (see the note in intake.ts on objects made per event).
+ */
 export interface Decision {
+  /** The label published: one of the rules' decisions, or the pipeline's fallback. */
   decision: string;
-  /** Threshold: the score; argmax: the top probability. Rounded to 6 decimals. */
-  score: number;
-  /** Argmax only: label → probability, rounded to 6 decimals, in output order. */
+  /** The score the rules looked at (risk probability, or the top label's probability); null on fallback. */
+  score: number | null;
+  /** Argmax rules: label → probability, in output order; null otherwise. */
   scores: Record<string, number> | null;
+  source: DecisionSource;
+  reason: DecisionReason;
+  /** `generate` LLM pipelines: the model's short reason; null otherwise. */
+  explanation: string | null;
+  /** Why the input was refused (`invalid_input` only); null otherwise. */
+  error: InfergateError | null;
+  /** Name of the pipeline's model. */
+  model: string;
+  /** Full sha256 of the model file. */
+  modelSha256: string;
+  /** From arrival at the gateway to the decision, ms. */
+  latencyMs: number;
+  /** When it was decided, ms since the epoch. */
+  decidedAt: number;
 }
 
-export interface CompiledDecision {
-  readonly kind: DecisionRules['kind'];
-  /** Argmax only: one label per output, in output order. */
-  readonly labels: readonly string[] | null;
-  /**
-   * Decides from `outputs[offset] … outputs[offset + outputWidth - 1]`. Throws ModelError IG_ERR_MODEL_RUN
-   * when an output the rule reads is not a finite number (or, for argmax, not a probability).
-   */
-  decide(outputs: Float32Array, offset: number): Decision;
-}
-
-/**
- * Scores are compared after rounding to 6 decimals, the precision they are published with, so the published
- * score always agrees with the decision, and a float32 output of 0.7 (0.699999988…) reaches a band at 0.7.
- */
-function round6(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
-}
-
-export function compileDecisionRules(
-  rules: DecisionRules,
-  outputWidth: number,
-  modelLabels: string[] | null,
-): CompiledDecision {
-  if (!Number.isSafeInteger(outputWidth) || outputWidth < 1) {
-    throw shapeError(`the model has ${outputWidth} outputs per row; a decision needs at least one`);
-  }
-  return rules.kind === 'threshold'
-    ? compileThreshold(rules, outputWidth)
-    : compileArgmax(rules, outputWidth, modelLabels);
-}
-
-function compileThreshold(
-  rules: Extract<DecisionRules, { kind: 'threshold' }>,
-  outputWidth: number,
-): CompiledDecision {
-  const { output, otherwise } = rules;
-  if (!Number.isSafeInteger(output) || output < 0 || output >= outputWidth) {
-    throw shapeError(
-      `decide.threshold.output is ${output}, but the model has ${outputWidth} output${outputWidth === 1 ? '' : 's'} ` +
-        `per row (valid: 0 to ${outputWidth - 1})`,
-    );
-  }
-  rules.bands.forEach((band, i) => {
-    if (!Number.isFinite(band.min)) {
-      throw new ConfigError([
-        { path: `decide.threshold.bands[${i}].min`, message: 'must be a finite number' },
-      ]);
-    }
-  });
-  // Highest band first, so "the first band reached" means "the highest band reached" whatever the order
-  // in the config; a stable sort keeps the config's order among equal minimums.
-  const bands = [...rules.bands].sort((a, b) => b.min - a.min);
-  const mins = Float64Array.from(bands, (band) => band.min);
-  const decisions = bands.map((band) => band.decision);
-
+/** A decision by the pipeline's rules on the model's output. */
+export function modelDecision(
+  pipeline: Pipeline,
+  decided: RulesDecision,
+  explanation: string | null,
+  latencyMs: number,
+  decidedAt: number,
+): Decision {
   return {
-    kind: 'threshold',
-    labels: null,
-    decide(outputs: Float32Array, offset: number): Decision {
-      const raw = outputs[offset + output];
-      if (!Number.isFinite(raw)) {
-        throw new ModelError(ErrorCodes.MODEL_RUN, `model output ${output} is not a finite number`);
-      }
-      const score = round6(raw);
-      for (let i = 0; i < mins.length; i++) {
-        if (score >= mins[i]) return { decision: decisions[i], score, scores: null };
-      }
-      return { decision: otherwise, score, scores: null };
-    },
+    decision: decided.decision,
+    score: decided.score,
+    scores: decided.scores,
+    source: 'model',
+    reason: 'ok',
+    explanation,
+    error: null,
+    model: pipeline.modelRef.name,
+    modelSha256: pipeline.model.info.sha256,
+    latencyMs,
+    decidedAt,
   };
 }
 
-function compileArgmax(
-  rules: Extract<DecisionRules, { kind: 'argmax' }>,
-  outputWidth: number,
-  modelLabels: string[] | null,
-): CompiledDecision {
-  const labels = rules.labels ?? modelLabels;
-  const from = rules.labels !== null ? 'decide.argmax.labels' : 'the model card';
-  if (labels === null) {
-    throw shapeError('decide.argmax.labels is not set and the model card has no labels');
-  }
-  if (labels.length !== outputWidth) {
-    throw shapeError(
-      `${from} lists ${labels.length} label${labels.length === 1 ? '' : 's'}, ` +
-        `but the model has ${outputWidth} output${outputWidth === 1 ? '' : 's'} per row`,
-    );
-  }
-  const seen = new Set<string>();
-  for (const label of labels) {
-    if (seen.has(label)) throw shapeError(`${from} lists the label ${JSON.stringify(label)} twice`);
-    // The label becomes a key of the published `scores` object.
-    if (label === '__proto__') throw shapeError(`${from} uses __proto__ as a label`);
-    seen.add(label);
-  }
-  for (const label of Object.keys(rules.decisions)) {
-    if (!seen.has(label)) {
-      throw shapeError(`decide.argmax.decisions names ${JSON.stringify(label)}, which is not a model label`);
-    }
-  }
-  // Own properties only: a label such as `constructor` must not decide as Object.prototype.constructor.
-  const decisionFor = labels.map((label) =>
-    Object.hasOwn(rules.decisions, label) ? rules.decisions[label] : label,
-  );
-  const frozenLabels = Object.freeze([...labels]);
-  const { minConfidence, lowConfidence } = rules;
-  if (!(minConfidence >= 0 && minConfidence <= 1)) {
-    throw new ConfigError([{ path: 'decide.argmax.minConfidence', message: 'must be between 0 and 1' }]);
-  }
-
+/** The pipeline's fallback decision, marked with why it stands in for a model decision. */
+export function fallbackDecision(
+  pipeline: Pipeline,
+  reason: FallbackReason,
+  latencyMs: number,
+  decidedAt: number,
+  error: InfergateError | null = null,
+): Decision {
   return {
-    kind: 'argmax',
-    labels: frozenLabels,
-    decide(outputs: Float32Array, offset: number): Decision {
-      const scores: Record<string, number> = {};
-      let top = 0;
-      let topValue = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < outputWidth; i++) {
-        const p = outputs[offset + i];
-        // Also catches a model that emits logits where the rules expect probabilities.
-        if (!(p >= 0 && p <= 1)) {
-          throw new ModelError(
-            ErrorCodes.MODEL_RUN,
-            `model output ${i} (${frozenLabels[i]}) is not a probability between 0 and 1`,
-          );
-        }
-        if (p > topValue) {
-          topValue = p;
-          top = i;
-        }
-        scores[frozenLabels[i]] = round6(p);
-      }
-      const score = round6(topValue);
-      const decision = score < minConfidence ? lowConfidence : decisionFor[top];
-      return { decision, score, scores };
-    },
+    decision: pipeline.config.fallback,
+    score: null,
+    scores: null,
+    source: 'fallback',
+    reason,
+    explanation: null,
+    error,
+    model: pipeline.modelRef.name,
+    modelSha256: pipeline.model.info.sha256,
+    latencyMs,
+    decidedAt,
   };
-}
-
-function shapeError(message: string): ModelError {
-  return new ModelError(ErrorCodes.MODEL_SHAPE, message);
 }

@@ -1,7 +1,8 @@
-import type { ChainedEvent } from './inbox.js';
+import type { ChainedEvent } from './state/types.js';
 import type { EventInput, Pipeline } from './pipeline.js';
+import type { TimerHandle } from './ports.js';
 
-/** One admitted event on its way to a decision. Lives in memory from admission until it is answered. */
+/** One admitted event on its way to a decision. Lives in memory from admission until it is decided. */
 export interface Job {
   readonly key: string;
   readonly pipeline: Pipeline;
@@ -16,8 +17,10 @@ export interface Job {
   readonly input: EventInput;
   readonly replyTopic: string | null;
   readonly correlation: Buffer | null;
+  /** Set once its decision is made (by the model or a fallback); anything later for it is dropped. */
   answered: boolean;
-  deadlineTimer: NodeJS.Timeout | undefined;
+  /** On the gateway's clock; cleared when the job is decided. */
+  deadlineTimer: TimerHandle | undefined;
   /** Monotonic time the job left the queue for the model, once it has. */
   dispatchedMono?: number;
 }

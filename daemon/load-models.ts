@@ -1,5 +1,5 @@
 import type { PipelineConfig } from './config.js';
-import { MODEL_SHA_PREFIX_LENGTH } from './decision-message.js';
+import { MODEL_SHA_PREFIX_LENGTH } from './pipeline.js';
 import type { GatewayMetrics, Logger, ModelRunner } from './ports.js';
 
 /**

@@ -75,6 +75,7 @@ export const RESTART_ONLY_SECTIONS = [
   'limits',
   'log',
   'metrics',
+  'sparkplug',
 ] as const;
 
 export function restartOnlyChanges(before: InfergateConfig, after: InfergateConfig): string[] {

@@ -1,12 +1,12 @@
 import type { InfergateConfig } from './config.js';
-import type { Inbox } from './inbox.js';
+import type { Inbox } from './state/inbox.js';
+import type { Clock, GatewayMetrics, InboundMessage, Logger, MqttTransport } from './ports.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Dead-letter records published at most this many per second on average, and this many at once. */
 export const DEAD_LETTERS_PER_SEC = 50;
 export const DEAD_LETTER_BURST = 200;
 const SUPPRESSED_REPORT_MS = 60_000;
-import type { Clock, GatewayMetrics, InboundMessage, Logger, MqttTransport } from './ports.js';
 
 /**
  * Everything the gateway publishes besides its status: decisions (QoS 1, marked `published` in the inbox

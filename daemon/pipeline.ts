@@ -1,6 +1,5 @@
 import type { PipelineConfig } from './config.js';
-import { compileDecisionRules, type CompiledDecision } from './decision.js';
-import { MODEL_SHA_PREFIX_LENGTH } from './decision-message.js';
+import { compileDecisionRules, type CompiledDecisionRules } from './decision-rules.js';
 import { ErrorCodes, ModelError } from './errors.js';
 import { assertModelWidth, compileInputMapping } from './input-mapping.js';
 import type { EventFields, ModelRunner, PayloadDecoder } from './ports.js';
@@ -11,6 +10,9 @@ import { matchTopic, stripSharePrefix } from './topics.js';
 export type EventInput = Float32Array | string;
 
 /** A pipeline compiled against its loaded model: everything the per-event path needs, computed once. */
+/** The decision message names a model by its name and this many leading hex digits of its sha256. */
+export const MODEL_SHA_PREFIX_LENGTH = 12;
+
 export interface Pipeline {
   readonly config: PipelineConfig;
   readonly model: ModelRunner;
@@ -18,7 +20,7 @@ export interface Pipeline {
   readonly decoder: PayloadDecoder;
   /** Turns a decoded event into the model's input; throws InputError naming the field at fault. */
   readonly encode: (event: EventFields) => EventInput;
-  readonly rules: CompiledDecision;
+  readonly rules: CompiledDecisionRules;
   /** The `+`/`#` captures of `topic` against the subscription, or null when it is not this pipeline's. */
   match(topic: string): string[] | null;
 }

@@ -1,21 +1,36 @@
 /**
- * The interfaces the core knows adapters by. Concrete adapters live in adapters/, one file each, and are
- * wired together only by the entry point (bin/infergate.ts).
+ * The interfaces the core knows adapters by. Concrete adapters live in adapters/, grouped by capability,
+ * and are wired together only by the entry point (bin/run-gateway.ts).
  */
 import type { Logger } from 'pino';
 
 export type { Logger };
 
-/** Milliseconds since the epoch, and a monotonic clock for latencies. Injected so tests can steer time. */
+declare const timerBrand: unique symbol;
+
+/** A pending timer of a `Clock`; opaque, only good for `clearTimeout` on the clock that made it. */
+export type TimerHandle = { readonly [timerBrand]: true };
+
+/**
+ * Wall time, monotonic time, and one-shot timers on that monotonic time. Injected so tests can steer time
+ * (deadlines included); `systemClock` is the real one.
+ */
 export interface Clock {
+  /** Milliseconds since the epoch. */
   now(): number;
   /** Monotonic milliseconds (performance.now()). */
   monotonic(): number;
+  /** Calls `fn` once, `ms` milliseconds of monotonic time from now. */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer that has not fired; ignores `undefined` and timers that already fired. */
+  clearTimeout(handle: TimerHandle | undefined): void;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as TimerHandle,
+  clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout | undefined),
 };
 
 // ---------------------------------------------------------------- MQTT
@@ -164,8 +179,11 @@ export interface ModelRunner {
 /** A decoded event: a plain object whose values are finite numbers, strings, booleans, null, arrays, objects. */
 export type EventFields = Record<string, unknown>;
 
-/** Throws InputError (IG_ERR_INPUT_*) on anything it will not accept. Never mutates the buffer. */
-export type PayloadDecoder = (payload: Buffer) => EventFields;
+/**
+ * Throws InputError (IG_ERR_INPUT_*) on anything it will not accept. Never mutates the buffer. `topic` is
+ * the topic the message came on: a protocol decoder (Sparkplug B) reads the sender's identity from it.
+ */
+export type PayloadDecoder = (payload: Buffer, topic: string) => EventFields;
 
 // ---------------------------------------------------------------- metrics
 

@@ -29,7 +29,7 @@ export function readEvent(pipeline: Pipeline, message: InboundMessage, captures:
   let problem: InputError | TopicError | undefined;
   let fields: EventFields | undefined;
   try {
-    fields = pipeline.decoder(message.payload);
+    fields = pipeline.decoder(message.payload, message.topic);
   } catch (error) {
     problem = inputProblem(error);
   }

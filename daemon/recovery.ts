@@ -1,7 +1,9 @@
-import type { Answer } from './answer.js';
+import type { FallbackReason } from './decision.js';
+import type { InfergateError } from './errors.js';
 import { isStale } from './event-time.js';
 import { inputProblem } from './input-problem.js';
-import type { Inbox, StoredEvent } from './inbox.js';
+import type { Inbox } from './state/inbox.js';
+import type { StoredEvent } from './state/types.js';
 import type { EventInput, Pipeline } from './pipeline.js';
 import type { Clock, Logger } from './ports.js';
 
@@ -14,8 +16,8 @@ export interface RecoveryDeps {
   isActive(pipeline: string, eventId: string): boolean;
   /** Re-publishes a stored decision the broker never acknowledged. */
   republish(stored: StoredEvent): void;
-  /** Decides a stored event at once (expired, or no longer valid input). */
-  finish(pipeline: Pipeline, stored: StoredEvent, answer: Answer): void;
+  /** Decides a stored event at once with the pipeline's fallback (expired, or no longer valid input). */
+  finish(pipeline: Pipeline, stored: StoredEvent, reason: FallbackReason, error: InfergateError | null): void;
   /** Queues a stored event for inference with a fresh deadline. */
   resume(pipeline: Pipeline, stored: StoredEvent, input: EventInput): void;
 }
@@ -41,24 +43,18 @@ export function recoverInbox(deps: RecoveryDeps): { republished: number; resumed
       );
       continue;
     }
-    const fallback = {
-      decision: pipeline.config.fallback,
-      score: null,
-      scores: null,
-      source: 'fallback' as const,
-    };
     const stale = isStale(clock.now(), { ...stored, eventTime: null }, pipeline.config.maxEventAgeMs);
     if (stale || stored.payload === null) {
       expired += 1;
-      deps.finish(pipeline, stored, { ...fallback, reason: 'expired' });
+      deps.finish(pipeline, stored, 'expired', null);
       continue;
     }
     let input: EventInput;
     try {
-      input = pipeline.encode(pipeline.decoder(stored.payload));
+      input = pipeline.encode(pipeline.decoder(stored.payload, stored.topic));
     } catch (error) {
       // The pipeline's input mapping changed since the event was accepted.
-      deps.finish(pipeline, stored, { ...fallback, reason: 'invalid_input', error: inputProblem(error) });
+      deps.finish(pipeline, stored, 'invalid_input', inputProblem(error));
       continue;
     }
     resumed += 1;

@@ -1,19 +1,32 @@
-import type { Clock, GatewayMetrics, Logger, ModelInput, ModelRunner } from './ports.js';
+import type { FallbackReason } from './decision.js';
+import { ErrorCodes, isInfergateError } from './errors.js';
 import { Fifo } from './fifo.js';
 import type { Job } from './job.js';
-import { ErrorCodes, isInfergateError } from './errors.js';
+import type {
+  Clock,
+  GatewayMetrics,
+  Logger,
+  ModelInput,
+  ModelResult,
+  ModelRunner,
+  TimerHandle,
+} from './ports.js';
 
-/** What happened to a job, as reported to the gateway. Exactly one outcome is acted on per job. */
-export type JobOutcome =
-  | { kind: 'model'; outputs: Float32Array; offset: number; inferenceMs: number; explanation: string | null }
-  | { kind: 'fallback'; reason: 'deadline' | 'overload' | 'model_error'; errorCode?: string };
+/** The fallbacks the scheduler itself calls for. */
+export type SchedulerFallback = Extract<FallbackReason, 'deadline' | 'overload' | 'model_error'>;
 
 export interface SchedulerDeps {
   logger: Logger;
+  /** Deadline timers run on it. */
   clock: Clock;
   metrics: GatewayMetrics;
-  /** Called once per job for its first outcome; later outcomes for an answered job are only counted. */
-  onOutcome: (job: Job, outcome: JobOutcome) => void;
+  /**
+   * The model answered: the job's outputs are row `row` of `result`. Like `onFallback`, called only for a
+   * job not marked `answered`; the receiver marks it, and acts on the first call it gets for a job.
+   */
+  onModelOutput: (job: Job, result: ModelResult, row: number) => void;
+  /** The job gets the fallback, for `reason`; `errorCode` is the runtime's, when a run failed. */
+  onFallback: (job: Job, reason: SchedulerFallback, errorCode?: string) => void;
 }
 
 export interface LaneStats {
@@ -60,12 +73,12 @@ export class Scheduler {
     if (lane === undefined) throw new Error(`no lane for model of pipeline ${job.pipeline.config.name}`);
     const remaining = job.deadlineMono - this.deps.clock.monotonic();
     if (this.closed || remaining <= 0) {
-      this.deps.onOutcome(job, { kind: 'fallback', reason: remaining <= 0 ? 'deadline' : 'overload' });
+      this.deps.onFallback(job, remaining <= 0 ? 'deadline' : 'overload');
       return;
     }
     // Whole milliseconds: Node keeps one timer list per distinct duration, and a fractional one would make
     // a list (and a priority-queue insert) per event. Rounding up never fires before the deadline.
-    job.deadlineTimer = setTimeout(() => this.onDeadline(job), Math.ceil(remaining));
+    job.deadlineTimer = this.deps.clock.setTimeout(() => this.onDeadline(job), Math.ceil(remaining));
     lane.enqueue(job);
   }
 
@@ -88,7 +101,7 @@ export class Scheduler {
 
   private onDeadline(job: Job): void {
     job.deadlineTimer = undefined;
-    if (!job.answered) this.deps.onOutcome(job, { kind: 'fallback', reason: 'deadline' });
+    if (!job.answered) this.deps.onFallback(job, 'deadline');
   }
 }
 
@@ -121,7 +134,7 @@ class ModelLane {
       this.order.push(name);
     }
     if (queue.length >= job.pipeline.config.maxQueue || !this.canMeet(job, queue.length)) {
-      this.deps.onOutcome(job, { kind: 'fallback', reason: 'overload' });
+      this.deps.onFallback(job, 'overload');
       return;
     }
     queue.push(job);
@@ -170,7 +183,7 @@ class ModelLane {
         // Shed a job that waited too long for a model that normally fits the budget; a model slower than
         // the budget still runs, so its result is logged as late and the deadline fallback stands.
         if (this.estimateMs < job.pipeline.config.budgetMs && now + this.estimateMs > job.deadlineMono) {
-          this.deps.onOutcome(job, { kind: 'fallback', reason: 'overload' });
+          this.deps.onFallback(job, 'overload');
           continue;
         }
         batch.push(job);
@@ -186,21 +199,21 @@ class ModelLane {
     // that can stop work (LLM generation) is told, instead of computing for nobody.
     for (const job of batch) job.dispatchedMono = started;
     let abort: AbortController | undefined;
-    let abortTimer: NodeJS.Timeout | undefined;
+    let abortTimer: TimerHandle | undefined;
+    const clock = this.deps.clock;
     if (this.runner.cancellable === true) {
       const controller = new AbortController();
       let latestDeadline = started;
       for (const job of batch) latestDeadline = Math.max(latestDeadline, job.deadlineMono);
-      abortTimer = setTimeout(() => controller.abort(), Math.ceil(latestDeadline - started) + 1);
+      abortTimer = clock.setTimeout(() => controller.abort(), Math.ceil(latestDeadline - started) + 1);
       abort = controller;
     }
     this.runner.run(batchInput(batch), batch.length, abort?.signal).then(
       (result) => {
-        clearTimeout(abortTimer);
+        clock.clearTimeout(abortTimer);
         // The runtime's own compute time, not the wall time until this callback ran: under load the event
         // loop delays the callback, and feeding that back would shed ever more events (a spiral to overload).
         this.observe(result.inferenceMs);
-        const outputWidth = this.runner.info.outputWidth;
         for (let i = 0; i < batch.length; i += 1) {
           const job = batch[i]!;
           if (job.answered) {
@@ -216,22 +229,16 @@ class ModelLane {
             );
             continue;
           }
-          this.deps.onOutcome(job, {
-            kind: 'model',
-            outputs: result.outputs,
-            offset: i * outputWidth,
-            inferenceMs: result.inferenceMs,
-            explanation: result.explanations?.[i] ?? null,
-          });
+          this.deps.onModelOutput(job, result, i);
         }
         this.finishRun();
       },
       (error: unknown) => {
-        clearTimeout(abortTimer);
+        clock.clearTimeout(abortTimer);
         const errorCode = isInfergateError(error) ? error.code : undefined;
         // A runtime that knows up front it cannot make the budget (an LLM prompt too long for it) says so;
         // a run cancelled by the abort above ended at the deadline, whichever timer fired first.
-        const reason =
+        const reason: SchedulerFallback =
           errorCode === ErrorCodes.MODEL_OVERLOAD
             ? 'overload'
             : errorCode === ErrorCodes.MODEL_CANCELLED
@@ -254,7 +261,7 @@ class ModelLane {
             'model run failed; answering the batch with the fallback',
           );
         }
-        for (const job of unanswered) this.deps.onOutcome(job, { kind: 'fallback', reason, errorCode });
+        for (const job of unanswered) this.deps.onFallback(job, reason, errorCode);
         this.finishRun();
       },
     );

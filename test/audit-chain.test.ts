@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import t from 'tap';
-import { verifyChain } from '../daemon/audit-chain.js';
-import { AUDIT_SEGMENT_ROWS, INBOX_FILE, Inbox } from '../daemon/inbox.js';
+import { verifyChain } from '../daemon/state/audit-chain.js';
+import { AUDIT_SEGMENT_ROWS } from '../daemon/state/audit-log.js';
+import { Inbox } from '../daemon/state/inbox.js';
+import { INBOX_FILE } from '../daemon/state/schema.js';
 import { tempDir } from './helpers/gateway-process.js';
 
 const state = (dir: string) => ({ dir, retentionHours: 1, synchronous: 'normal' as const });

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { INBOX_FILE } from '../daemon/inbox.js';
+import { INBOX_FILE } from '../daemon/state/schema.js';
 import { cliPath, tempDir, testConfig, writeConfig } from './helpers/gateway-process.js';
 import { unprivilegedCli } from './helpers/unprivileged-cli.js';
 

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
-import { INBOX_FILE, Inbox } from '../daemon/inbox.js';
+import { Inbox } from '../daemon/state/inbox.js';
+import { INBOX_FILE } from '../daemon/state/schema.js';
 import { cliPath, tempDir } from './helpers/gateway-process.js';
 
 async function seed(dir: string, n: number): Promise<void> {

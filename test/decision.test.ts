@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { DecisionRules } from '../daemon/config.js';
-import { compileDecisionRules } from '../daemon/decision.js';
+import { compileDecisionRules } from '../daemon/decision-rules.js';
 import { ConfigError, ErrorCodes, ModelError, type ErrorCode } from '../daemon/errors.js';
 import { thrown } from './helpers/thrown.js';
 

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { floatTensorValue, node } from '../tools/onnx-format/onnx-builders.js';
-import { encodeModel } from '../tools/onnx-format/onnx-proto.js';
+import { floatTensorValue, node, opset } from '../tools/onnx-format/onnx-builders.js';
+import { onnx } from '../tools/onnx-format/onnx.js';
 import { packageRoot, tempDir } from './helpers/onnx-fixtures.js';
 
 const cli = path.join(packageRoot, 'dist', 'bin', 'infergate.js');
@@ -12,18 +12,17 @@ const cli = path.join(packageRoot, 'dist', 'bin', 'infergate.js');
 function passThrough(file: string, width: number, square = false): void {
   writeFileSync(
     file,
-    encodeModel({
+    onnx.ModelProto.encode({
       irVersion: 8,
-      opsetImports: [{ domain: '', version: 17 }],
+      opsetImport: [opset('', 17)],
       producerName: 'eval-fixture',
       graph: {
         name: 'pass',
-        nodes: [square ? node('Mul', ['x', 'x'], ['y']) : node('Identity', ['x'], ['y'])],
-        initializers: [],
-        inputs: [floatTensorValue('x', ['batch', width])],
-        outputs: [floatTensorValue('y', ['batch', width])],
+        node: [square ? node('Mul', ['x', 'x'], ['y']) : node('Identity', ['x'], ['y'])],
+        input: [floatTensorValue('x', ['batch', width])],
+        output: [floatTensorValue('y', ['batch', width])],
       },
-    }),
+    }).finish(),
   );
 }
 

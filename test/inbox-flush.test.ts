@@ -1,11 +1,12 @@
 /**
- * daemon/inbox.ts with `inserts: 'on-flush'`: new events share one commit, made by `flush()` before their
+ * daemon/state/inbox.ts with `inserts: 'on-flush'`: new events share one commit, made by `flush()` before their
  * acknowledgements leave; what waits for a commit (a decision's publish) waits for that one.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { INBOX_FILE, Inbox } from '../daemon/inbox.js';
+import { Inbox } from '../daemon/state/inbox.js';
+import { INBOX_FILE } from '../daemon/state/schema.js';
 import { tempDir } from './helpers/gateway-process.js';
 import { inboxDecision, inboxEvent, inboxState } from './helpers/inbox-fixtures.js';
 

@@ -6,8 +6,9 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { verifyChain } from '../daemon/audit-chain.js';
-import { INBOX_FILE, Inbox } from '../daemon/inbox.js';
+import { verifyChain } from '../daemon/state/audit-chain.js';
+import { Inbox } from '../daemon/state/inbox.js';
+import { INBOX_FILE } from '../daemon/state/schema.js';
 import { tempDir } from './helpers/gateway-process.js';
 import { inboxDecision, inboxEvent, inboxState as state } from './helpers/inbox-fixtures.js';
 

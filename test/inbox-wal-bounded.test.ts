@@ -8,8 +8,10 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { INBOX_FILE, Inbox, WAL_RESTART_FRAMES, WRITER_CHECKPOINT_FRAMES } from '../daemon/inbox.js';
-import { CHECKPOINT_INTERVAL_MS } from '../daemon/wal-checkpointer.js';
+import { Inbox } from '../daemon/state/inbox.js';
+import { INBOX_FILE } from '../daemon/state/schema.js';
+import { CHECKPOINT_INTERVAL_MS } from '../daemon/state/wal-checkpointer.js';
+import { WAL_RESTART_FRAMES, WRITER_CHECKPOINT_FRAMES } from '../daemon/state/wal-restarter.js';
 import { tempDir } from './helpers/gateway-process.js';
 
 const PAGE_BYTES = 4096;

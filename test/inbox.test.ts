@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { AUDIT_SEGMENT_ROWS, Inbox } from '../daemon/inbox.js';
+import { AUDIT_SEGMENT_ROWS } from '../daemon/state/audit-log.js';
+import { Inbox } from '../daemon/state/inbox.js';
 import { tempDir } from './helpers/gateway-process.js';
 import { inboxDecision, inboxEvent, inboxState } from './helpers/inbox-fixtures.js';
 

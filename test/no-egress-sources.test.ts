@@ -15,8 +15,15 @@ const RUNTIME_DIRS = ['adapters', 'bin', 'config', 'daemon'];
 const ALLOWED: Record<string, string> = {
   'adapters/mqtt/endpoint.ts':
     'the one outbound connection: to the configured broker (checked by the no-egress guard)',
-  'adapters/mqtt/transport.ts': 'MQTT.js over the socket endpoint.ts opens',
+  'adapters/mqtt/connection.ts': 'MQTT.js over the socket endpoint.ts opens',
+  'adapters/mqtt/client-options.ts': 'MQTT.js options and stores for that connection; opens nothing',
+  'adapters/mqtt/subscriptions.ts': 'SUBSCRIBE/UNSUBSCRIBE on the client connection.ts opened',
+  'adapters/mqtt/publishing.ts': 'PUBLISH on the client connection.ts opened',
+  'adapters/mqtt/shutdown.ts': 'DISCONNECT of the client connection.ts opened',
+  'adapters/mqtt/transport-context.ts': 'MQTT.js client type only',
   'adapters/mqtt/inbound-dispatcher.ts': 'MQTT.js packet types only',
+  'adapters/sparkplug/host-state.ts':
+    'MQTT.js over the socket endpoint.ts opens: the Sparkplug STATE session, to the same broker',
   'adapters/mqtt/embedded-broker.ts': 'listens (aedes) on broker.embedded.host; no outbound connection',
   'adapters/ops/metrics-server.ts':
     'listens on metrics.host or the socket systemd passed; no outbound connection',

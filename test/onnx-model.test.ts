@@ -6,8 +6,8 @@ import { createOnnxModel } from '../adapters/onnx/model.js';
 import { ErrorCodes, isInfergateError } from '../daemon/errors.js';
 import type { ModelRunner } from '../daemon/ports.js';
 import { mlpForward } from '../tools/dev/mlp-model.js';
-import { floatTensorValue, int64Tensor, node } from '../tools/onnx-format/onnx-builders.js';
-import { encodeModel } from '../tools/onnx-format/onnx-proto.js';
+import { floatTensorValue, int64Tensor, node, opset } from '../tools/onnx-format/onnx-builders.js';
+import { onnx } from '../tools/onnx-format/onnx.js';
 import { ATM_RISK, INSPECTION, type SampleModelSpec } from '../tools/dev/sample-model-specs.js';
 import { buildSampleModel } from '../tools/dev/sample-models.js';
 import { writeTinyModel } from './helpers/test-models.js';
@@ -232,18 +232,18 @@ t.test('model shapes: [N] runs per row, [batch, 2, N] is refused, label count mu
 t.test('an onnxruntime error in run() is IG_ERR_MODEL_RUN and the worker keeps serving', async (t) => {
   const file = path.join(tempDir(t), 'fixed-reshape.onnx');
   // Declares a dynamic batch but reshapes to [1, 4]: one row works, two rows fail inside onnxruntime.
-  const proto = encodeModel({
+  const proto = onnx.ModelProto.encode({
     irVersion: 8,
-    opsetImports: [{ domain: '', version: 17 }],
+    opsetImport: [opset('', 17)],
     producerName: 'infergate-test',
     graph: {
       name: 'fixed-reshape',
-      nodes: [node('Reshape', ['features', 'shape'], ['scores'])],
-      initializers: [int64Tensor('shape', [2], [1, 4])],
-      inputs: [floatTensorValue('features', ['batch', 4])],
-      outputs: [floatTensorValue('scores', ['batch', 4])],
+      node: [node('Reshape', ['features', 'shape'], ['scores'])],
+      initializer: [int64Tensor('shape', [2], [1, 4])],
+      input: [floatTensorValue('features', ['batch', 4])],
+      output: [floatTensorValue('scores', ['batch', 4])],
     },
-  });
+  }).finish();
   writeFileSync(file, proto);
   const model = await loaded(t, file, {});
   const error = await model.run(new Float32Array(8), 2).then(

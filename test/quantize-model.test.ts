@@ -13,8 +13,7 @@ import {
   type DecodedTensor,
 } from '../tools/onnx-format/onnx-decode.js';
 import { emptyEdits, encodeEditedModel } from '../tools/onnx-format/onnx-edit.js';
-import { encodeTensor, TensorDataType } from '../tools/onnx-format/onnx-proto.js';
-import { ProtobufWriter } from '../tools/onnx-format/protobuf-writer.js';
+import { onnx } from '../tools/onnx-format/onnx.js';
 import { QUANTIZE_DEFAULTS, quantizeModel, type QuantizeOptions } from '../tools/quantize/quantize-model.js';
 import { packageRoot, tempDir } from './helpers/onnx-fixtures.js';
 import { MIXED_WIDTH, mixedModelBytes, noWeightModelBytes } from './helpers/quantize-fixtures.js';
@@ -74,7 +73,7 @@ const tensor = (model: DecodedModel, name: string): DecodedTensor =>
   model.graph.initializers.find((i) => i.name === name)!;
 
 function rawOf(t: DecodedTensor): Uint8Array {
-  return t.fields.find((f) => f.number === 9)!.payload;
+  return t.proto.rawData;
 }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -255,11 +254,13 @@ t.test('refusals say what cannot be quantized', async (t) => {
   // The same model with W1 moved to an external file.
   const edits = emptyEdits();
   edits.removeInitializers.add('W1');
-  const external = new ProtobufWriter()
-    .raw(encodeTensor({ name: 'W1', dataType: TensorDataType.FLOAT, dims: [40, 24] }))
-    .message(13, (e) => e.string(1, 'location').string(2, 'weights.bin'))
-    .int64(14, 1)
-    .finish();
+  const external = onnx.TensorProto.encode({
+    name: 'W1',
+    dataType: onnx.TensorProto.DataType.FLOAT,
+    dims: [40, 24],
+    externalData: [{ key: 'location', value: 'weights.bin' }],
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+  }).finish();
   edits.addInitializers.push(external);
   t.throws(() => quantizeModel(encodeEditedModel(original, edits), options({})), {
     code: ErrorCodes.QUANTIZE_UNSUPPORTED,

@@ -8,8 +8,15 @@ import type { PipelineConfig } from '../daemon/config.js';
 import { ErrorCodes, ModelError } from '../daemon/errors.js';
 import type { Job } from '../daemon/job.js';
 import type { Pipeline } from '../daemon/pipeline.js';
-import { noopMetrics, type ModelInfo, type ModelResult, type ModelRunner } from '../daemon/ports.js';
-import { Scheduler, type JobOutcome } from '../daemon/scheduler.js';
+import {
+  noopMetrics,
+  systemClock,
+  type ModelInfo,
+  type ModelResult,
+  type ModelRunner,
+} from '../daemon/ports.js';
+import { Scheduler } from '../daemon/scheduler.js';
+import { reportTo, type SchedulerReport } from './helpers/scheduler-reports.js';
 
 /** A text model that refuses every run with `code`, once its signal fired when `onAbort` is set. */
 function refusingModel(code: ModelError['code'], onAbort: boolean): ModelRunner {
@@ -41,18 +48,18 @@ function refusingModel(code: ModelError['code'], onAbort: boolean): ModelRunner 
   };
 }
 
-function run(model: ModelRunner, budgetMs: number): Promise<JobOutcome> {
+function run(model: ModelRunner, budgetMs: number): Promise<SchedulerReport> {
   return new Promise((resolve) => {
     const scheduler = new Scheduler({
       logger: pino({ level: 'silent' }),
-      clock: { now: () => Date.now(), monotonic: () => performance.now() },
+      clock: systemClock,
       metrics: noopMetrics,
-      onOutcome: (job, outcome) => {
+      ...reportTo((job, outcome) => {
         if (job.answered) return;
         job.answered = true;
-        clearTimeout(job.deadlineTimer);
+        systemClock.clearTimeout(job.deadlineTimer);
         resolve(outcome);
-      },
+      }),
     });
     scheduler.addModel(model, 1);
     const now = performance.now();

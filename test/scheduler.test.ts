@@ -5,12 +5,14 @@ import type { Job } from '../daemon/job.js';
 import type { Pipeline } from '../daemon/pipeline.js';
 import {
   noopMetrics,
+  systemClock,
   type ModelInfo,
   type ModelInput,
   type ModelResult,
   type ModelRunner,
 } from '../daemon/ports.js';
-import { Scheduler, type JobOutcome } from '../daemon/scheduler.js';
+import { Scheduler } from '../daemon/scheduler.js';
+import { reportTo, type SchedulerReport } from './helpers/scheduler-reports.js';
 
 /**
  * A scripted model for the scheduler's own logic (the real runtimes are exercised by the integration
@@ -90,17 +92,17 @@ function job(p: Pipeline, tag: number): Job {
 }
 
 function harness(model: ScriptedModel, maxBatch: number) {
-  const outcomes: { job: Job; outcome: JobOutcome; at: number }[] = [];
+  const outcomes: { job: Job; outcome: SchedulerReport; at: number }[] = [];
   const scheduler = new Scheduler({
     logger: pino({ level: 'silent' }),
-    clock: { now: () => Date.now(), monotonic: () => performance.now() },
+    clock: systemClock,
     metrics: noopMetrics,
-    onOutcome: (j, outcome) => {
+    ...reportTo((j, outcome) => {
       if (j.answered) throw new Error('an answered job was reported again');
       j.answered = true;
-      clearTimeout(j.deadlineTimer);
+      systemClock.clearTimeout(j.deadlineTimer);
       outcomes.push({ job: j, outcome, at: performance.now() });
-    },
+    }),
   });
   scheduler.addModel(model, maxBatch);
   return { scheduler, outcomes };

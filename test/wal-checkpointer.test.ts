@@ -1,12 +1,12 @@
 /**
- * daemon/wal-checkpointer.ts: the worker folds the WAL back into the database file, also when the process
+ * daemon/state/wal-checkpointer.ts: the worker folds the WAL back into the database file, also when the process
  * runs from a directory where `better-sqlite3` cannot be resolved (systemd starts the daemon in `/`).
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { CHECKPOINT_INTERVAL_MS, WalCheckpointer } from '../daemon/wal-checkpointer.js';
+import { CHECKPOINT_INTERVAL_MS, WalCheckpointer } from '../daemon/state/wal-checkpointer.js';
 import { tempDir } from './helpers/onnx-fixtures.js';
 
 const ROWS = 400;

@@ -2,8 +2,8 @@
  * `classify` mode: one forward pass per event, no generation. The prompt ends where the model's answer would
  * start; at that position every label's first token gets the same +100 logit bias and sampling keeps the top
  * `labels` tokens (temperature 1, no top-p/min-p), so the returned probabilities are exactly the model's
- * distribution restricted to the labels and renormalised. Asking for the full softmax instead (152k entries
- * for Qwen) costs ~150 ms per call; this costs ~5 ms. A plain-number bias must not be used here: node-llama-cpp
+ * distribution restricted to the labels and renormalised. Asking for the full softmax instead (every entry of
+ * the vocabulary) costs far more per call than the budget allows. A plain-number bias must not be used here: node-llama-cpp
  * reads it as a probability multiplier, and a large one turns into +Infinity and NaN probabilities.
  */
 import {

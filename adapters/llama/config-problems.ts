@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ModelConfig } from '../../daemon/config.js';
 import type { ConfigProblem } from '../../daemon/errors.js';
-import type { LlamaPipeline } from './model.js';
+import type { LlamaPipeline } from './pipeline.js';
 
 /**
  * The llama runner's own check of its config slice (the loader validated it already; this keeps a runner

@@ -13,6 +13,7 @@ import type { LlamaModelConfig, ModelConfig, PromptConfig } from '../../daemon/c
 import { ConfigError, ErrorCodes, InputError, ModelError } from '../../daemon/errors.js';
 import type { Logger, ModelInfo, ModelInput, ModelResult, ModelRunner } from '../../daemon/ports.js';
 import { llamaConfigProblems } from './config-problems.js';
+import type { LlamaPipeline } from './pipeline.js';
 import { primeSequence } from './prefix-reuse.js';
 import {
   assertPromptFits,
@@ -25,18 +26,11 @@ import { SequencePool } from './sequence-pool.js';
 import { createSequenceWorkers, type LlamaSequenceWorker } from './sequence-worker.js';
 import { PromptTokenCache } from './token-cache.js';
 import { warmUpLlama, warmupPrompts, type WarmupResult } from './warmup.js';
-import { modelFileStamp, verifyModelPath } from '../model-runner/verify-model-path.js';
+import { ModelLifecycle, modelFileStamp, verifyModelPath } from '../model-runner/index.js';
+import { logLlamaLoaded } from './load-log.js';
 
-const SHA_PREFIX = 12;
 /** Rendered prompts tokenized at intake (checkInput) and kept for their run. */
 const TOKEN_CACHE_ENTRIES = 256;
-
-/** The pipeline a llama model serves: its prompt shapes the model's prefix, labels and mode. */
-export interface LlamaPipeline {
-  name: string;
-  prompt: PromptConfig;
-  budgetMs: number;
-}
 
 export interface LlamaModelDeps {
   logger: Logger;
@@ -78,10 +72,7 @@ export class LlamaModelRunner implements ModelRunner {
   readonly inputKind = 'text' as const;
   /** Generation stops at the deadline; a classify pass checks the signal before it starts. */
   readonly cancellable = true;
-  private state: 'new' | 'loading' | 'ready' | 'disposed' = 'new';
-  private loaded: ModelInfo | null = null;
-  private loading: Promise<ModelInfo> | null = null;
-  private disposing: Promise<void> | null = null;
+  private readonly lifecycle: ModelLifecycle;
   private runtime: LlamaRuntimeLease | null = null;
   private modelLease: LlamaModelLease | null = null;
   private context: LlamaContext | null = null;
@@ -89,7 +80,6 @@ export class LlamaModelRunner implements ModelRunner {
   private pool: SequencePool<LlamaSequenceWorker> | null = null;
   private fitTokens: number | null = null;
   private readonly tokenCache = new PromptTokenCache(TOKEN_CACHE_ENTRIES);
-  private readonly inflight = new Set<Promise<unknown>>();
   private readonly counters: LlamaModelStats = {
     runs: 0,
     evaluatedTokens: 0,
@@ -105,16 +95,28 @@ export class LlamaModelRunner implements ModelRunner {
     private readonly pipeline: LlamaPipeline | null,
     private readonly prefixCache: boolean,
     private readonly warmupSize: { runs: number; timeLimitMs: number },
-    private readonly closing: AbortController,
-  ) {}
+    closing: AbortController,
+  ) {
+    this.lifecycle = new ModelLifecycle(
+      `model ${config.name}`,
+      logger,
+      {
+        load: () => this.loadSteps(),
+        // Runs waiting for a sequence end at once; load steps and runs notice the abort at their next
+        // step (generation within one token).
+        close: (closed) => this.pool?.close(closed),
+        release: () => this.releaseResources(),
+      },
+      closing,
+    );
+  }
 
   get concurrency(): number {
     return this.llama.sequences;
   }
 
   get info(): ModelInfo {
-    if (this.loaded === null) throw new ModelError(ErrorCodes.MODEL_LOAD, `${this.label} is not loaded yet`);
-    return this.loaded;
+    return this.lifecycle.info;
   }
 
   stats(): LlamaModelStats {
@@ -122,13 +124,12 @@ export class LlamaModelRunner implements ModelRunner {
   }
 
   load(): Promise<ModelInfo> {
-    this.loading ??= this.loadOnce();
-    return this.loading;
+    return this.lifecycle.load();
   }
 
   /** Intake check: a prompt over `maxPromptTokens` is invalid input, answered at once. */
   checkInput(input: string): void {
-    if (this.state !== 'ready') return;
+    if (this.lifecycle.state !== 'ready') return;
     const tokens = this.userTokens(input);
     const limit = this.prompt.maxPromptTokens;
     if (tokens.length > limit) {
@@ -141,12 +142,8 @@ export class LlamaModelRunner implements ModelRunner {
   }
 
   run(input: ModelInput, rows: number, signal?: AbortSignal): Promise<ModelResult> {
-    if (this.state === 'disposed') return Promise.reject(this.closedError());
-    if (this.state !== 'ready') {
-      return Promise.reject(
-        new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: run() before load() resolved`),
-      );
-    }
+    const refusal = this.lifecycle.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
     if (
       input instanceof Float32Array ||
       !Array.isArray(input) ||
@@ -162,16 +159,13 @@ export class LlamaModelRunner implements ModelRunner {
         ),
       );
     }
-    const stop = signal === undefined ? this.closing.signal : AbortSignal.any([signal, this.closing.signal]);
-    const work = this.runRows(input as readonly string[], stop);
-    this.inflight.add(work);
-    void work.finally(() => this.inflight.delete(work)).catch(() => undefined);
-    return work;
+    const closing = this.lifecycle.signal;
+    const stop = signal === undefined ? closing : AbortSignal.any([signal, closing]);
+    return this.lifecycle.track(this.runRows(input as readonly string[], stop));
   }
 
   dispose(): Promise<void> {
-    this.disposing ??= this.disposeOnce();
-    return this.disposing;
+    return this.lifecycle.dispose();
   }
 
   private get label(): string {
@@ -244,17 +238,6 @@ export class LlamaModelRunner implements ModelRunner {
     return this.layout!.tokenizeUser(prompt);
   }
 
-  private async loadOnce(): Promise<ModelInfo> {
-    if (this.state === 'disposed') throw this.closedError();
-    this.state = 'loading';
-    try {
-      return await this.loadSteps();
-    } catch (error) {
-      await this.releaseResources();
-      throw error;
-    }
-  }
-
   private async loadSteps(): Promise<ModelInfo> {
     const started = performance.now();
     const { name, path: file } = this.config;
@@ -263,9 +246,9 @@ export class LlamaModelRunner implements ModelRunner {
     }
     const prompt = this.prompt;
     const verified = await verifyModelPath(name, file, this.config.sha256);
-    this.throwIfDisposed();
+    this.lifecycle.throwIfDisposed();
     this.runtime = await acquireLlamaRuntime(this.llama.device, this.logger);
-    this.throwIfDisposed();
+    this.lifecycle.throwIfDisposed();
     const onCpu = this.runtime.device === 'cpu';
     try {
       this.modelLease = await this.runtime.loadModel(file, verified.sha256, onCpu ? 0 : this.llama.gpuLayers);
@@ -274,7 +257,7 @@ export class LlamaModelRunner implements ModelRunner {
         cause: error,
       });
     }
-    this.throwIfDisposed();
+    this.lifecycle.throwIfDisposed();
     if ((await modelFileStamp(name, file)) !== verified.stamp) {
       throw new ModelError(ErrorCodes.MODEL_LOAD, `${this.label}: ${file} changed while it was being loaded`);
     }
@@ -292,10 +275,10 @@ export class LlamaModelRunner implements ModelRunner {
         sequences: this.llama.sequences,
         threads: this.config.threads,
         failedCreationRemedy: false,
-        createSignal: this.closing.signal,
+        createSignal: this.lifecycle.signal,
       });
     } catch (error) {
-      this.throwIfDisposed();
+      this.lifecycle.throwIfDisposed();
       throw new ModelError(
         ErrorCodes.MODEL_LOAD,
         `${this.label}: could not create a context of ${this.llama.sequences} × ${this.llama.contextSize} tokens`,
@@ -314,15 +297,15 @@ export class LlamaModelRunner implements ModelRunner {
     const primed = await Promise.all(workers.map((worker) => primeSequence(worker.sequence, layout.prefix)));
     this.counters.primedTokens = primed.reduce((a, b) => a + b, 0);
     this.counters.prefixTokens = layout.prefix.length;
-    this.throwIfDisposed();
+    this.lifecycle.throwIfDisposed();
 
     const warmup = await this.warmUp(workers[0]!, layout, samples);
-    this.throwIfDisposed();
+    this.lifecycle.throwIfDisposed();
     this.fitTokens =
       warmup.fitTokens !== null && warmup.fitTokens < prompt.maxPromptTokens ? warmup.fitTokens : null;
     this.pool = new SequencePool(workers);
     const runtime = `node-llama-cpp (${this.runtime.device}, llama.cpp ${this.runtime.llama.llamaCppRelease.release})`;
-    this.loaded = {
+    const info: ModelInfo = {
       name,
       runtime,
       sha256: verified.sha256,
@@ -334,9 +317,20 @@ export class LlamaModelRunner implements ModelRunner {
       warmupP50Ms: warmup.p50Ms,
       warmupP95Ms: warmup.p95Ms,
     };
-    this.state = 'ready';
-    this.logLoaded(verified.sha256, layout, warmup, model.gpuLayers, performance.now() - started);
-    return this.loaded;
+    logLlamaLoaded(this.logger, {
+      sha256: verified.sha256,
+      device: this.runtime.device,
+      gpuLayers: model.gpuLayers,
+      model: this.config,
+      pipeline: this.pipeline!,
+      layout,
+      warmup,
+      primedTokens: this.counters.primedTokens,
+      prefixCache: this.prefixCache,
+      fitTokens: this.fitTokens,
+      loadMs: performance.now() - started,
+    });
+    return info;
   }
 
   private warmUp(
@@ -348,7 +342,7 @@ export class LlamaModelRunner implements ModelRunner {
       run: async (tokens) => {
         // Back to the bare system prefix: a repeated event would otherwise find itself cached whole.
         await primeSequence(worker.sequence, layout.prefix);
-        await this.evaluate(worker, tokens, this.closing.signal);
+        await this.evaluate(worker, tokens, this.lifecycle.signal);
       },
       typical,
       longest,
@@ -357,69 +351,6 @@ export class LlamaModelRunner implements ModelRunner {
       runs: this.warmupSize.runs,
       timeLimitMs: this.warmupSize.timeLimitMs,
     });
-  }
-
-  private logLoaded(
-    sha256: string,
-    layout: LlamaPromptLayout,
-    warmup: WarmupResult,
-    gpuLayers: number,
-    loadMs: number,
-  ): void {
-    const prompt = this.prompt;
-    this.logger.info(
-      {
-        sha256: sha256.slice(0, SHA_PREFIX),
-        device: this.runtime!.device,
-        gpuLayers,
-        threads: this.config.threads,
-        contextSize: this.llama.contextSize,
-        batchSize: this.llama.batchSize,
-        sequences: this.llama.sequences,
-        mode: prompt.mode,
-        chatTemplate: layout.chatWrapper,
-        thinking: layout.thinks
-          ? layout.thought === null
-            ? 'disabled'
-            : `≤ ${prompt.thoughtTokens} tokens`
-          : 'n/a',
-        prefixTokens: layout.prefix.length,
-        primedTokens: this.counters.primedTokens,
-        typicalPromptTokens: warmup.typicalTokens,
-        prefixCache: this.prefixCache,
-        warmupRuns: warmup.runs,
-        warmupP50Ms: round(warmup.p50Ms),
-        warmupP95Ms: round(warmup.p95Ms),
-        maxPromptMs: warmup.longestMs === null ? null : round(warmup.longestMs),
-        loadMs: Math.round(loadMs),
-      },
-      'model loaded',
-    );
-    if (this.fitTokens !== null) {
-      this.logger.warn(
-        {
-          pipeline: this.pipeline!.name,
-          budgetMs: this.pipeline!.budgetMs,
-          maxPromptTokens: prompt.maxPromptTokens,
-          fitTokens: this.fitTokens,
-          maxPromptMs: round(warmup.longestMs!),
-        },
-        'prompts longer than fitTokens cannot finish within the budget: they are answered overload',
-      );
-    }
-  }
-
-  private async disposeOnce(): Promise<void> {
-    this.state = 'disposed';
-    const closed = this.closedError();
-    this.closing.abort(closed);
-    this.pool?.close(closed);
-    // Load steps and runs notice the abort at their next step (generation within one token).
-    await this.loading?.catch(() => undefined);
-    await Promise.allSettled([...this.inflight]);
-    await this.releaseResources();
-    this.tokenCache.clear();
-    this.logger.debug('model disposed');
   }
 
   private async releaseResources(): Promise<void> {
@@ -432,14 +363,7 @@ export class LlamaModelRunner implements ModelRunner {
     const runtime = this.runtime;
     this.runtime = null;
     await runtime?.release();
-  }
-
-  private throwIfDisposed(): void {
-    if (this.state === 'disposed') throw this.closedError();
-  }
-
-  private closedError(): ModelError {
-    return new ModelError(ErrorCodes.MODEL_CLOSED, `${this.label} is closed`);
+    this.tokenCache.clear();
   }
 }
 

@@ -150,7 +150,7 @@ async function loadSharedModel(
   if (shared === undefined) {
     const loading: SharedModel = {
       // On the CPU, llama.cpp repacks Q4 weights into its own buffers (x86 AVX2/AVX-512, ARM NEON), and a
-      // memory-mapped file would stay resident next to them: measured 1.85 GiB RSS mapped, 1.15 GiB read.
+      // memory-mapped file would stay resident next to them, so reading it costs less memory than mapping it.
       model: llama.loadModel({ modelPath: path, gpuLayers, useMmap: llama.gpu === false ? false : 'auto' }),
       refs: 0,
     };

@@ -7,9 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ErrorCodes, ModelError } from '../../daemon/errors.js';
-
-/** Hex digits of a sha256 shown in messages. */
-const SHA_PREFIX = 12;
+import { SHA_PREFIX } from './model-file.js';
 
 export interface VerifiedModelPath {
   /** Lower-case hex. */

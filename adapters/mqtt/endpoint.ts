@@ -111,8 +111,8 @@ function connect(endpoint: MqttEndpoint, material: TlsMaterial, rejectUnauthoriz
         rejectUnauthorized,
       })
     : net.connect({ host: endpoint.host, port: endpoint.port });
-  // Nagle's algorithm holds our small PUBLISH/PUBACK writes for the peer's delayed ACK (p50 30 ms vs 1.4 ms
-  // measured here). Set before connecting, so it holds from the first byte of every connection.
+  // Nagle's algorithm holds our small PUBLISH/PUBACK writes for the peer's delayed ACK, a delay of tens of
+  // milliseconds per exchange (bench/README.md). Set before connecting, so it holds from the first byte of every connection.
   socket.setNoDelay(true);
   return socket;
 }

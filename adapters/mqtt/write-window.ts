@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
  * same event-loop turn (`setImmediate`), then lets them go in one syscall. Two gains:
  *
  * - Without Nagle every packet was a syscall of its own (mqtt-packet corks per packet and uncorks on the next
- *   tick): at 4,000 events/s the PUBACKs of a burst made socket writes 7 % of the main thread.
+ *   tick): under load the PUBACKs of a burst made socket writes a visible share of the main thread.
  * - The PUBACKs of the turn wait behind `beforeRelease`, which makes the events they acknowledge durable, so
  *   a chunk of N events costs one state commit instead of N.
  *

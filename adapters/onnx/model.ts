@@ -11,7 +11,12 @@ import path from 'node:path';
 import { ConfigError, ErrorCodes, ModelError, type ConfigProblem } from '../../daemon/errors.js';
 import type { Logger, ModelInfo, ModelInput, ModelResult, ModelRunner } from '../../daemon/ports.js';
 import type { ModelConfig } from '../../daemon/config.js';
-import { SHA_PREFIX, readModelCardLabels, readVerifiedModelFile } from '../model-runner/model-file.js';
+import {
+  ModelLifecycle,
+  SHA_PREFIX,
+  readModelCardLabels,
+  readVerifiedModelFile,
+} from '../model-runner/index.js';
 import { onnxRunLayout, type OnnxRunLayout } from './run-layout.js';
 import { OnnxWorkerPool, type PooledModel } from './worker-pool.js';
 
@@ -68,71 +73,73 @@ function checkConfig(model: ModelConfig): ConfigProblem[] {
 
 class OnnxModel implements ModelRunner {
   readonly inputKind = 'tensor' as const;
-  private state: 'new' | 'loading' | 'ready' | 'disposed' = 'new';
-  private loaded: ModelInfo | null = null;
+  private readonly lifecycle: ModelLifecycle;
   private layout: OnnxRunLayout | null = null;
   private pooled: PooledModel | null = null;
-  private loading: Promise<ModelInfo> | null = null;
-  private disposing: Promise<void> | null = null;
+  private removal: Promise<void> | null = null;
 
   constructor(
     private readonly logger: Logger,
     private readonly config: ModelConfig,
     private readonly pool: OnnxWorkerPool,
-  ) {}
+  ) {
+    this.lifecycle = new ModelLifecycle(
+      `model ${config.name}`,
+      logger,
+      {
+        load: () => this.loadSteps(),
+        // Removing the model from the pool answers its runs and a load waiting for sessions at once.
+        close: () => void this.removeFromPool(),
+        release: () => this.removeFromPool(),
+      },
+      new AbortController(),
+    );
+  }
 
   get concurrency(): number {
     return this.config.workers;
   }
 
   get info(): ModelInfo {
-    if (this.loaded === null) throw new ModelError(ErrorCodes.MODEL_LOAD, `${this.label} is not loaded yet`);
-    return this.loaded;
+    return this.lifecycle.info;
   }
 
   load(): Promise<ModelInfo> {
-    this.loading ??= this.loadOnce();
-    return this.loading;
+    return this.lifecycle.load();
   }
 
   run(input: ModelInput, rows: number): Promise<ModelResult> {
-    if (this.state === 'disposed') return Promise.reject(this.closedError());
+    if (this.lifecycle.state === 'disposed') return Promise.reject(this.lifecycle.closedError());
     if (!(input instanceof Float32Array)) {
       return Promise.reject(new ModelError(ErrorCodes.MODEL_RUN, `${this.label} takes a Float32Array input`));
     }
-    if (this.state !== 'ready') {
-      return Promise.reject(
-        new ModelError(ErrorCodes.MODEL_RUN, `${this.label}: run() before load() resolved`),
-      );
-    }
+    const refusal = this.lifecycle.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
     return this.submit(input, rows);
   }
 
   dispose(): Promise<void> {
-    this.disposing ??= this.disposeOnce();
-    return this.disposing;
+    return this.lifecycle.dispose();
   }
 
   private get label(): string {
     return `model ${this.config.name}`;
   }
 
-  private async loadOnce(): Promise<ModelInfo> {
-    if (this.state === 'disposed') throw this.closedError();
-    this.state = 'loading';
-    try {
-      return await this.loadSteps();
-    } catch (error) {
-      await this.dispose();
-      throw error;
+  /** Idempotent: the pool's removal of this model, started once. */
+  private removeFromPool(): Promise<void> {
+    if (this.removal === null) {
+      this.removal = this.pooled === null ? Promise.resolve() : this.pool.remove(this.pooled.key);
+      this.removal.catch(() => undefined);
     }
+    return this.removal;
   }
 
   private async loadSteps(): Promise<ModelInfo> {
     const { name, path: file } = this.config;
     const { bytes, sha256 } = await readVerifiedModelFile(name, file, this.config.sha256);
     const labels = await readModelCardLabels(name, file);
-    this.throwIfDisposed();
+    this.lifecycle.throwIfDisposed();
 
     this.pooled = this.pool.add({
       name,
@@ -142,7 +149,7 @@ class OnnxModel implements ModelRunner {
       queueLimit: this.config.workers * QUEUE_PER_WORKER,
     });
     const { inputs, outputs, runtimeVersion } = await this.pooled.loaded;
-    this.throwIfDisposed();
+    this.lifecycle.throwIfDisposed();
     const layout = onnxRunLayout(name, inputs, outputs);
     if (labels !== null && labels.length !== layout.outputWidth) {
       throw new ModelError(
@@ -160,8 +167,8 @@ class OnnxModel implements ModelRunner {
     this.layout = layout;
 
     const warmup = await this.warmUp(layout.inputWidth);
-    this.throwIfDisposed();
-    this.loaded = {
+    this.lifecycle.throwIfDisposed();
+    const info: ModelInfo = {
       name,
       runtime: `onnxruntime-node ${runtimeVersion}`,
       sha256,
@@ -173,7 +180,6 @@ class OnnxModel implements ModelRunner {
       warmupP50Ms: warmup.p50,
       warmupP95Ms: warmup.p95,
     };
-    this.state = 'ready';
     this.logger.info(
       {
         sha256: sha256.slice(0, SHA_PREFIX),
@@ -188,7 +194,7 @@ class OnnxModel implements ModelRunner {
       },
       'model loaded',
     );
-    return this.loaded;
+    return info;
   }
 
   /**
@@ -246,20 +252,6 @@ class OnnxModel implements ModelRunner {
       );
     }
     return result;
-  }
-
-  private async disposeOnce(): Promise<void> {
-    this.state = 'disposed';
-    if (this.pooled !== null) await this.pool.remove(this.pooled.key);
-    this.logger.debug('model disposed');
-  }
-
-  private throwIfDisposed(): void {
-    if (this.state === 'disposed') throw this.closedError();
-  }
-
-  private closedError(): ModelError {
-    return new ModelError(ErrorCodes.MODEL_CLOSED, `${this.label} is closed`);
   }
 }
 

@@ -2,8 +2,8 @@
  * Worker threads (adapters/onnx/worker.js) that hold the ONNX Runtime sessions of one or more models. A
  * model added with `workers: n` gets a session, built from its verified bytes, on each of the first n
  * threads; the pool runs as many threads as its largest model needs, so models share threads instead of
- * each bringing its own (every thread is a V8 isolate of ~8 MiB resident, a small model's session is far
- * less). Runs go, in FIFO order, to an idle thread holding their model's session, input buffer
+ * each bringing its own (every thread is a V8 isolate, and costs more memory than a small model's
+ * session). Runs go, in FIFO order, to an idle thread holding their model's session, input buffer
  * transferred; when none is idle they wait in a queue bounded per model. A thread that dies fails its run
  * (retryable) and is respawned with backoff and its sessions rebuilt; a model with no thread left fails
  * waiting runs instead of holding them. Threads no model needs any more are closed.
@@ -13,23 +13,36 @@
  * aborts the whole process (SIGABRT), and so does process.exit(). remove() therefore waits for in-flight
  * native work to finish before it lets threads go; the caller must await it before exiting.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ErrorCodes, ModelError } from '../../daemon/errors.js';
 import type { Logger, ModelResult } from '../../daemon/ports.js';
-import { disableOnnxTelemetry } from './telemetry.js';
 import type { RunLayout, SessionMetadata, WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+import {
+  closedError,
+  entryLabel,
+  failLoad,
+  newEntry,
+  noWorkerError,
+  transferable,
+  type Entry,
+  type PooledModel,
+  type PooledModelSpec,
+} from './pool-entry.js';
 import {
   answer,
   closeThread,
   leftNative,
   newSlot,
   sessionReleased,
+  startWorker,
   type Job,
   type Op,
   type Slot,
 } from './worker-slot.js';
 
-const WORKER_URL = new URL('./worker.js', import.meta.url);
+export type { PooledModel, PooledModelSpec };
+
 /** How long a model's sessions may take to be created on all its threads, ms. */
 const LOAD_TIMEOUT_MS = 60_000;
 const RESPAWN_DELAYS_MS = [0, 250, 1_000, 5_000, 30_000];
@@ -38,38 +51,6 @@ export interface OnnxWorkerPoolOptions {
   /** For messages and thread names. */
   name: string;
   logger: Logger;
-}
-
-export interface PooledModelSpec {
-  /** The model name, for messages. */
-  name: string;
-  /** Threads holding a session of this model: runs of it that may execute at once. */
-  workers: number;
-  intraOpThreads: number;
-  modelBytes: Uint8Array;
-  /** Runs that may wait for a thread; one more is refused (IG_ERR_MODEL_RUN, retryable). */
-  queueLimit: number;
-}
-
-export interface PooledModel {
-  /** Identifies the model in run() and remove(). */
-  readonly key: number;
-  /** Resolves once every one of its threads holds a session; rejects (and removes it) if one cannot. */
-  readonly loaded: Promise<SessionMetadata>;
-}
-
-interface Entry {
-  key: number;
-  spec: PooledModelSpec;
-  state: 'loading' | 'ready' | 'removed';
-  /** Threads that still have to confirm a session while loading. */
-  pending: Set<number>;
-  metadata: SessionMetadata | null;
-  resolve: (metadata: SessionMetadata) => void;
-  reject: (error: unknown) => void;
-  timer: NodeJS.Timeout | null;
-  /** Runs waiting in the queue. */
-  queued: number;
 }
 
 export class OnnxWorkerPool {
@@ -91,26 +72,10 @@ export class OnnxWorkerPool {
   /** Starts creating the model's sessions, spawning threads as needed. */
   add(spec: PooledModelSpec): PooledModel {
     const key = this.nextKey++;
-    let resolve!: Entry['resolve'];
-    let reject!: Entry['reject'];
-    const loaded = new Promise<SessionMetadata>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const entry: Entry = {
-      key,
-      spec,
-      state: 'loading',
-      pending: new Set(Array.from({ length: spec.workers }, (_, index) => index)),
-      metadata: null,
-      resolve,
-      reject,
-      timer: null,
-      queued: 0,
-    };
+    const { entry, loaded } = newEntry(key, spec);
     // Only the caller stops waiting: the thread is inside session creation and must not be terminated.
     entry.timer = setTimeout(() => {
-      this.failLoad(entry, new ModelError(ErrorCodes.MODEL_LOAD, `${label(entry)}: did not load in time`));
+      failLoad(entry, new ModelError(ErrorCodes.MODEL_LOAD, `${entryLabel(entry)}: did not load in time`));
       void this.remove(key);
     }, LOAD_TIMEOUT_MS);
     this.entries.set(key, entry);
@@ -128,14 +93,20 @@ export class OnnxWorkerPool {
     const entry = this.entries.get(key);
     if (entry === undefined) return Promise.reject(closedError(`model #${key}`));
     if (entry.state !== 'ready') {
-      return Promise.reject(new ModelError(ErrorCodes.MODEL_RUN, `${label(entry)}: run() before it loaded`));
+      return Promise.reject(
+        new ModelError(ErrorCodes.MODEL_RUN, `${entryLabel(entry)}: run() before it loaded`),
+      );
     }
     if (!this.hasWorker(entry)) return Promise.reject(noWorkerError(entry));
     if (entry.queued >= entry.spec.queueLimit) {
       return Promise.reject(
-        new ModelError(ErrorCodes.MODEL_RUN, `${label(entry)}: run queue full (more runs than concurrency)`, {
-          retryable: true,
-        }),
+        new ModelError(
+          ErrorCodes.MODEL_RUN,
+          `${entryLabel(entry)}: run queue full (more runs than concurrency)`,
+          {
+            retryable: true,
+          },
+        ),
       );
     }
     return new Promise((resolve, reject) => {
@@ -162,8 +133,8 @@ export class OnnxWorkerPool {
   private async removeEntry(entry: Entry): Promise<void> {
     const key = entry.key;
     this.entries.delete(key);
-    const closed = closedError(label(entry));
-    if (entry.state === 'loading') this.failLoad(entry, closed);
+    const closed = closedError(entryLabel(entry));
+    if (entry.state === 'loading') failLoad(entry, closed);
     entry.state = 'removed';
     for (const job of this.queue.filter((job) => job.key === key)) {
       this.queue.splice(this.queue.indexOf(job), 1);
@@ -207,13 +178,7 @@ export class OnnxWorkerPool {
 
   /** A new thread gets a session of every model that runs on it, in the order the models were added. */
   private spawn(slot: Slot): void {
-    disableOnnxTelemetry();
-    const worker = new Worker(WORKER_URL, {
-      name: `onnx:${this.options.name}:${slot.index}`,
-      // The worker is plain compiled JS. Inheriting the parent's --import/--loader hooks (test runners,
-      // transpilers) made each worker start take seconds instead of milliseconds.
-      execArgv: [],
-    });
+    const worker = startWorker(`onnx:${this.options.name}:${slot.index}`);
     slot.worker = worker;
     slot.state = 'starting';
     slot.lastError = null;
@@ -271,7 +236,7 @@ export class OnnxWorkerPool {
           settle?.resolve({ outputs: reply.outputs, inferenceMs: reply.inferenceMs });
         } else {
           const entry = this.entries.get(op.job.key);
-          const message = `${entry ? label(entry) : this.label}: inference failed: ${reply.error.message}`;
+          const message = `${entry ? entryLabel(entry) : this.label}: inference failed: ${reply.error.message}`;
           settle?.reject(new ModelError(ErrorCodes.MODEL_RUN, message, { cause: reply.error }));
         }
         break;
@@ -296,11 +261,11 @@ export class OnnxWorkerPool {
   private onLoadFailed(slot: Slot, worker: Worker, key: number, cause: { message: string }): void {
     const entry = this.entries.get(key);
     if (entry === undefined) return;
-    const message = `${label(entry)}: onnxruntime refused the model: ${cause.message}`;
+    const message = `${entryLabel(entry)}: onnxruntime refused the model: ${cause.message}`;
     const error = new ModelError(ErrorCodes.MODEL_LOAD, message, { cause });
     if (entry.state === 'loading') {
       // The model is refused; the thread and the other models on it are fine.
-      this.failLoad(entry, error);
+      failLoad(entry, error);
       void this.remove(key);
       return;
     }
@@ -339,7 +304,7 @@ export class OnnxWorkerPool {
       answer(op.job)?.reject(
         new ModelError(
           ErrorCodes.MODEL_RUN,
-          `${entry ? label(entry) : this.label}: the inference worker died during the run`,
+          `${entry ? entryLabel(entry) : this.label}: the inference worker died during the run`,
           { retryable: true, cause },
         ),
       );
@@ -347,10 +312,10 @@ export class OnnxWorkerPool {
     // A model still loading fails as a whole; models already running get the thread back on its own.
     for (const entry of [...this.entries.values()]) {
       if (entry.state === 'loading' && entry.pending.has(slot.index)) {
-        const error = new ModelError(ErrorCodes.MODEL_LOAD, `${label(entry)}: worker failed to start`, {
+        const error = new ModelError(ErrorCodes.MODEL_LOAD, `${entryLabel(entry)}: worker failed to start`, {
           cause,
         });
-        this.failLoad(entry, error);
+        failLoad(entry, error);
         void this.remove(entry.key);
       }
     }
@@ -429,32 +394,4 @@ export class OnnxWorkerPool {
         (slot.state === 'starting' || slot.state === 'idle' || slot.state === 'busy'),
     );
   }
-
-  private failLoad(entry: Entry, error: unknown): void {
-    if (entry.timer !== null) clearTimeout(entry.timer);
-    entry.timer = null;
-    if (entry.state !== 'loading') return;
-    entry.state = 'removed';
-    entry.reject(error);
-  }
-}
-
-function label(entry: Entry): string {
-  return `model ${entry.spec.name}`;
-}
-
-function closedError(what: string): ModelError {
-  return new ModelError(ErrorCodes.MODEL_CLOSED, `${what} is closed`);
-}
-
-function noWorkerError(entry: Entry): ModelError {
-  return new ModelError(ErrorCodes.MODEL_RUN, `${label(entry)}: no inference worker is running`, {
-    retryable: true,
-  });
-}
-
-/** The buffer goes to the worker; copy first if it is shared or also holds someone else's data. */
-function transferable(input: Float32Array): Float32Array {
-  const whole = input.byteOffset === 0 && input.buffer.byteLength === input.byteLength;
-  return whole && input.buffer instanceof ArrayBuffer ? input : input.slice();
 }

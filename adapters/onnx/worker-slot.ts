@@ -2,9 +2,12 @@
  * One thread of adapters/onnx/worker-pool.ts as the pool sees it: its state, the requests it holds, and
  * how it is closed without being terminated inside onnxruntime (see the pool's header for why).
  */
-import type { Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import type { Logger, ModelResult } from '../../daemon/ports.js';
+import { disableOnnxTelemetry } from './telemetry.js';
 import type { RunLayout, WorkerRequest } from './worker-protocol.js';
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 /** How long closing waits for a session creation or a run in progress before it gives up on that worker. */
 const NATIVE_DRAIN_MS = 30_000;
@@ -123,4 +126,15 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A new worker thread running adapters/onnx/worker.ts, with onnxruntime's telemetry off. */
+export function startWorker(name: string): Worker {
+  disableOnnxTelemetry();
+  return new Worker(WORKER_URL, {
+    name,
+    // The worker is plain compiled JS. Inheriting the parent's --import/--loader hooks (test runners,
+    // transpilers) made each worker start take seconds instead of milliseconds.
+    execArgv: [],
+  });
 }

@@ -2,8 +2,8 @@
  * Worker-thread script for adapters/onnx/worker-pool.ts: holds the ONNX Runtime sessions of the models the
  * pool put on this thread and runs their inferences here, because `session.run()` executes synchronously
  * on its calling thread and would otherwise stall the main event loop (MQTT keepalives, acks, deadline
- * timers). One thread serves several models: each further isolate costs ~8 MiB resident, a further
- * session of a small model well under 1 MiB.
+ * timers). One thread serves several models: a further isolate costs more memory than a further
+ * session of a small model.
  *
  * The pool sends one request at a time per worker; replies carry the model key or request id. Anything
  * thrown outside a request is left uncaught on purpose: the worker dies and the pool respawns it.

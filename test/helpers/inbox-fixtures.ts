@@ -1,5 +1,5 @@
-/** Events, decisions and state settings for tests that drive daemon/inbox.ts directly. */
-import type { DecisionRecord, NewEvent } from '../../daemon/inbox.js';
+/** Events, decisions and state settings for tests that drive daemon/state/inbox.ts directly. */
+import type { LoggedDecision, NewEvent } from '../../daemon/state/types.js';
 
 export const inboxEvent = (eventId: string, payload = '{"id":1}'): NewEvent => ({
   pipeline: 'p',
@@ -17,7 +17,7 @@ export const inboxEvent = (eventId: string, payload = '{"id":1}'): NewEvent => (
 export const inboxDecision = (
   replyTopic: string | null = 'reply/x',
   decisionName = 'accept',
-): DecisionRecord => ({
+): LoggedDecision => ({
   decision: decisionName,
   source: 'model',
   reason: 'ok',

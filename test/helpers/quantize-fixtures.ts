@@ -11,38 +11,36 @@
  * survive the rewrite.
  */
 import {
+  floatAttribute,
   floatTensor,
   floatTensorValue,
   int64Tensor,
   intAttribute,
   node,
+  opset as opsetImport,
 } from '../../tools/onnx-format/onnx-builders.js';
-import { encodeModel, AttributeType, type ModelProto } from '../../tools/onnx-format/onnx-proto.js';
+import { onnx } from '../../tools/onnx-format/onnx.js';
 import { mulberry32, uniform } from '../../tools/dev/mulberry32.js';
 
 export const MIXED_INPUT = 'x';
 export const MIXED_WIDTH = 24;
 
-export function mixedModel(opset = 17): ModelProto {
+export function mixedModel(opset = 17): onnx.IModelProto {
   const random = mulberry32(0xf1c5);
   const weights = (count: number, limit: number): Float32Array =>
     Float32Array.from({ length: count }, () => uniform(random, limit));
   return {
     irVersion: 8,
-    opsetImports: [{ domain: '', version: opset }],
+    opsetImport: [opsetImport('', opset)],
     producerName: 'quantize-fixture',
     producerVersion: '1.0',
     docString: 'independent fixture for infergate quantize',
     graph: {
       name: 'mixed',
-      nodes: [
+      node: [
         node('Gemm', [MIXED_INPUT, 'W1', 'C1'], ['g1'], {
           name: 'dense_in',
-          attributes: [
-            intAttribute('transB', 1),
-            { name: 'alpha', type: AttributeType.FLOAT, f: 0.5 },
-            { name: 'beta', type: AttributeType.FLOAT, f: 2 },
-          ],
+          attributes: [intAttribute('transB', 1), floatAttribute('alpha', 0.5), floatAttribute('beta', 2)],
         }),
         node('Tanh', ['g1'], ['h1'], { name: 'tanh' }),
         node('MatMul', ['h1', 'W2'], ['m2'], { name: 'branch_a' }),
@@ -59,11 +57,11 @@ export function mixedModel(opset = 17): ModelProto {
         node('MatMul', ['logits3', 'Wtiny'], ['c4'], { name: 'tiny' }),
         node('Gemm', ['logits3', 'W4', 'c4'], ['logits'], {
           name: 'dense_out',
-          attributes: [{ name: 'beta', type: AttributeType.FLOAT, f: 0.25 }],
+          attributes: [floatAttribute('beta', 0.25)],
         }),
         { ...node('Softmax', ['logits'], ['probabilities'], { name: 'softmax' }), docString: 'keep me' },
       ],
-      initializers: [
+      initializer: [
         floatTensor('W1', [40, 24], weights(40 * 24, 0.4)),
         floatTensor('C1', [40], weights(40, 0.1)),
         floatTensor('W2', [40, 20], weights(40 * 20, 0.3)),
@@ -73,8 +71,8 @@ export function mixedModel(opset = 17): ModelProto {
         floatTensor('Wtiny', [3, 2], weights(6, 0.5)),
         floatTensor('W4', [3, 2], weights(6, 0.8)),
       ],
-      inputs: [floatTensorValue(MIXED_INPUT, ['batch', MIXED_WIDTH])],
-      outputs: [floatTensorValue('probabilities', ['batch', 2])],
+      input: [floatTensorValue(MIXED_INPUT, ['batch', MIXED_WIDTH])],
+      output: [floatTensorValue('probabilities', ['batch', 2])],
       valueInfo: [floatTensorValue('h1', ['batch', 40])],
     },
     metadataProps: [{ key: 'author', value: 'fixture' }],
@@ -82,21 +80,20 @@ export function mixedModel(opset = 17): ModelProto {
 }
 
 export function mixedModelBytes(opset = 17): Uint8Array {
-  return encodeModel(mixedModel(opset));
+  return onnx.ModelProto.encode(mixedModel(opset)).finish();
 }
 
 /** A model whose only MatMul multiplies two graph inputs: nothing is a weight. */
 export function noWeightModelBytes(): Uint8Array {
-  return encodeModel({
+  return onnx.ModelProto.encode({
     irVersion: 8,
-    opsetImports: [{ domain: '', version: 17 }],
+    opsetImport: [opsetImport('', 17)],
     producerName: 'quantize-fixture',
     graph: {
       name: 'no-weights',
-      nodes: [node('MatMul', ['a', 'b'], ['y'], { name: 'product' }), node('Relu', ['y'], ['out'])],
-      initializers: [],
-      inputs: [floatTensorValue('a', ['batch', 4]), floatTensorValue('b', [4, 3])],
-      outputs: [floatTensorValue('out', ['batch', 3])],
+      node: [node('MatMul', ['a', 'b'], ['y'], { name: 'product' }), node('Relu', ['y'], ['out'])],
+      input: [floatTensorValue('a', ['batch', 4]), floatTensorValue('b', [4, 3])],
+      output: [floatTensorValue('out', ['batch', 3])],
     },
-  });
+  }).finish();
 }

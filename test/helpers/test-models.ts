@@ -6,8 +6,7 @@
  *   about chainLength × rows × size² × 2 FLOPs per input row, independent of the weights, so the run
  *   time scales linearly with `chainLength` while the file stays small (one square weight, shared).
  *   The weight is a signed permutation so values neither vanish nor blow up along the chain (denormals
- *   or infinities would make the timing erratic). With the defaults (size 256, rows 512) one link took
- *   ~0.33 ms per input row on the 2-vCPU x86 dev box with one intra-op thread: chainLength 450 ≈ 150 ms.
+ *   or infinities would make the timing erratic).
  */
 import { writeFile } from 'node:fs/promises';
 import {
@@ -17,14 +16,10 @@ import {
   intAttribute,
   intsAttribute,
   node,
-} from '../../tools/onnx-format/onnx-builders.js';
-import {
-  encodeModel,
+  opset,
   type Dimension,
-  type ModelProto,
-  type NodeProto,
-  type TensorProto,
-} from '../../tools/onnx-format/onnx-proto.js';
+} from '../../tools/onnx-format/onnx-builders.js';
+import { onnx } from '../../tools/onnx-format/onnx.js';
 import { mulberry32, uniform } from '../../tools/dev/mulberry32.js';
 
 const IR_VERSION = 8;
@@ -54,14 +49,14 @@ export interface SlowModelOptions {
 }
 
 export async function writeTinyModel(file: string, options: TinyModelOptions): Promise<void> {
-  await writeFile(file, encodeModel(tinyModel(options)));
+  await writeFile(file, onnx.ModelProto.encode(tinyModel(options)).finish());
 }
 
 export async function writeSlowModel(file: string, options: SlowModelOptions): Promise<void> {
-  await writeFile(file, encodeModel(slowModel(options)));
+  await writeFile(file, onnx.ModelProto.encode(slowModel(options)).finish());
 }
 
-export function tinyModel(options: TinyModelOptions): ModelProto {
+export function tinyModel(options: TinyModelOptions): onnx.IModelProto {
   const { inputs, outputs } = options;
   const inputName = options.inputName ?? 'features';
   const outputName = options.outputName ?? 'scores';
@@ -83,7 +78,7 @@ export function tinyModel(options: TinyModelOptions): ModelProto {
   });
 }
 
-export function slowModel(options: SlowModelOptions): ModelProto {
+export function slowModel(options: SlowModelOptions): onnx.IModelProto {
   const { inputs, outputs } = options;
   const chainLength = options.chainLength ?? 64;
   const size = options.size ?? 256;
@@ -102,7 +97,7 @@ export function slowModel(options: SlowModelOptions): ModelProto {
     uniform(random, Math.sqrt(3 / size)),
   );
 
-  const nodes: NodeProto[] = [
+  const nodes: onnx.INodeProto[] = [
     node('MatMul', [inputName, 'project_in'], ['hidden']),
     node('Unsqueeze', ['hidden', 'unsqueeze_axes'], ['hidden_3d']),
     node('Expand', ['hidden_3d', 'expand_shape'], ['chain0']),
@@ -116,7 +111,7 @@ export function slowModel(options: SlowModelOptions): ModelProto {
     node('MatMul', ['pooled', 'project_out'], ['logits']),
     node('Sigmoid', ['logits'], [outputName]),
   );
-  const initializers: TensorProto[] = [
+  const initializers: onnx.ITensorProto[] = [
     floatTensor('project_in', [inputs, size], projectIn),
     int64Tensor('unsqueeze_axes', [1], [1]),
     int64Tensor('expand_shape', [3], [1, rows, size]),
@@ -134,23 +129,23 @@ export function slowModel(options: SlowModelOptions): ModelProto {
 function model(
   name: string,
   graph: {
-    nodes: NodeProto[];
-    initializers: TensorProto[];
+    nodes: onnx.INodeProto[];
+    initializers: onnx.ITensorProto[];
     input: ReturnType<typeof floatTensorValue>;
     output: ReturnType<typeof floatTensorValue>;
   },
-): ModelProto {
+): onnx.IModelProto {
   return {
     irVersion: IR_VERSION,
-    opsetImports: [{ domain: '', version: OPSET }],
+    opsetImport: [opset('', OPSET)],
     producerName: 'infergate',
     docString: `infergate test model (${name})`,
     graph: {
       name,
-      nodes: graph.nodes,
-      initializers: graph.initializers,
-      inputs: [graph.input],
-      outputs: [graph.output],
+      node: graph.nodes,
+      initializer: graph.initializers,
+      input: [graph.input],
+      output: [graph.output],
     },
   };
 }

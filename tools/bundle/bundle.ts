@@ -123,7 +123,10 @@ function copyProgram(root: string, staging: string): void {
     recursive: true,
     filter: (source) => {
       const path = relative(dist, source).split(sep).join('/');
-      return !DIST_EXCLUDED.some((excluded) => path === excluded || path.startsWith(`${excluded}/`));
+      if (DIST_EXCLUDED.some((excluded) => path === excluded || path.startsWith(`${excluded}/`))) return false;
+      // tsc never deletes: a compiled file whose source is gone (moved or removed) stays out.
+      const compiled = /^(.*)\.js(\.map)?$/.exec(path);
+      return compiled === null || existsSync(join(root, `${compiled[1]}.ts`));
     },
   });
   // Only the shipped configs: config/ also holds the validator's sources.

@@ -7,14 +7,8 @@
  * (after quantization), so tests can check the runtime's answers against an independent reference.
  */
 import { MATMUL_NBITS_DOMAIN, matMulNBitsNode, quantizeInt4 } from '../onnx-format/matmul-nbits.js';
-import { floatTensor, floatTensorValue, intAttribute, node } from '../onnx-format/onnx-builders.js';
-import {
-  TensorDataType,
-  type ModelProto,
-  type NodeProto,
-  type StringStringEntry,
-  type TensorProto,
-} from '../onnx-format/onnx-proto.js';
+import { floatTensor, floatTensorValue, intAttribute, node, opset } from '../onnx-format/onnx-builders.js';
+import { onnx } from '../onnx-format/onnx.js';
 
 export type Activation = 'relu' | 'sigmoid' | 'softmax' | 'none';
 
@@ -39,7 +33,7 @@ export interface MlpSpec {
   layers: readonly DenseLayer[];
   /** INT4 MatMulNBits with this block size, or null for FP32 MatMul. */
   int4BlockSize: number | null;
-  metadata?: readonly StringStringEntry[];
+  metadata?: readonly { key: string; value: string }[];
 }
 
 /** What the runtime computes with: normalization as float32 values, weights after quantization. */
@@ -61,12 +55,12 @@ export const BATCH_DIM = 'batch';
 const IR_VERSION = 8;
 const AI_ONNX_OPSET = 17;
 
-export function buildMlpModel(spec: MlpSpec): { model: ModelProto; reference: MlpReference } {
+export function buildMlpModel(spec: MlpSpec): { model: onnx.IModelProto; reference: MlpReference } {
   const first = spec.layers[0];
   if (first === undefined) throw new RangeError(`${spec.graphName}: an MLP needs at least one layer`);
   const inputWidth = first.inputs;
-  const nodes: NodeProto[] = [];
-  const initializers: TensorProto[] = [];
+  const nodes: onnx.INodeProto[] = [];
+  const initializers: onnx.ITensorProto[] = [];
   let current = spec.inputName;
   let mean: Float32Array | null = null;
   let invStd: Float32Array | null = null;
@@ -82,7 +76,7 @@ export function buildMlpModel(spec: MlpSpec): { model: ModelProto; reference: Ml
     // Where picks the logged or the raw value per column exactly; arithmetic masking would round.
     initializers.push(floatTensor('prep.one', [], [1]), {
       name: 'prep.log_mask',
-      dataType: TensorDataType.BOOL,
+      dataType: onnx.TensorProto.DataType.BOOL,
       dims: [inputWidth],
       rawData: logInputs,
     });
@@ -153,21 +147,21 @@ export function buildMlpModel(spec: MlpSpec): { model: ModelProto; reference: Ml
   });
 
   const outputWidth = spec.layers[spec.layers.length - 1]!.outputs;
-  const opsetImports = [{ domain: '', version: AI_ONNX_OPSET }];
-  if (spec.int4BlockSize !== null) opsetImports.push({ domain: MATMUL_NBITS_DOMAIN, version: 1 });
-  const model: ModelProto = {
+  const opsetImport = [opset('', AI_ONNX_OPSET)];
+  if (spec.int4BlockSize !== null) opsetImport.push(opset(MATMUL_NBITS_DOMAIN, 1));
+  const model: onnx.IModelProto = {
     irVersion: IR_VERSION,
-    opsetImports,
     producerName: 'infergate',
     docString: spec.docString,
     graph: {
+      node: nodes,
       name: spec.graphName,
-      nodes,
-      initializers,
-      inputs: [floatTensorValue(spec.inputName, [BATCH_DIM, inputWidth])],
-      outputs: [floatTensorValue(spec.outputName, [BATCH_DIM, outputWidth])],
+      initializer: initializers,
+      input: [floatTensorValue(spec.inputName, [BATCH_DIM, inputWidth])],
+      output: [floatTensorValue(spec.outputName, [BATCH_DIM, outputWidth])],
     },
-    ...(spec.metadata === undefined ? {} : { metadataProps: spec.metadata }),
+    opsetImport,
+    metadataProps: [...(spec.metadata ?? [])],
   };
   return { model, reference };
 }
@@ -203,7 +197,7 @@ function activationNode(
   activation: Exclude<Activation, 'none'>,
   input: string,
   output: string,
-): NodeProto {
+): onnx.INodeProto {
   switch (activation) {
     case 'relu':
       return node('Relu', [input], [output], { name: `${prefix}.Relu` });

@@ -17,7 +17,7 @@ import { openModel } from '../eval/eval-run.js';
 import { quantizeInt4 } from '../onnx-format/matmul-nbits.js';
 import { BATCH_DIM, buildMlpModel, type MlpReference } from './mlp-model.js';
 import type { ModelCard, VariantMetrics } from '../common/model-card.js';
-import { encodeModel } from '../onnx-format/onnx-proto.js';
+import { onnx } from '../onnx-format/onnx.js';
 import { quantizeModel } from '../quantize/quantize-model.js';
 import { featureMatrix } from '../eval/record-features.js';
 import { sampleDataset, type SampleDataset } from './sample-datasets.js';
@@ -67,7 +67,7 @@ export function buildSampleModel(spec: SampleModelSpec): SampleModel {
       { key: 'infergate.seed', value: String(spec.seed) },
     ],
   });
-  const fp32 = encodeModel(model);
+  const fp32 = onnx.ModelProto.encode(model).finish();
   const quantize = (bits: 4 | 8): Uint8Array =>
     quantizeModel(fp32, { bits, blockSize: spec.blockSize, minSize: 0, exclude: [], accuracyLevel: null })
       .bytes;

@@ -8,7 +8,7 @@
  * with quantized zeros (8), which the runtime ignores past K.
  */
 import { floatTensor, intAttribute, node, uint8Tensor } from './onnx-builders.js';
-import type { NodeProto, TensorProto } from './onnx-proto.js';
+import type { onnx } from './onnx.js';
 
 export const MATMUL_NBITS_DOMAIN = 'com.microsoft';
 const ZERO_POINT = 8;
@@ -132,7 +132,7 @@ export function matMulNBitsNode(
   input: string,
   output: string,
   weights: Int4Weights,
-): { node: NodeProto; initializers: TensorProto[] } {
+): { node: onnx.INodeProto; initializers: onnx.ITensorProto[] } {
   const b = uint8Tensor(`${prefix}.B`, [weights.n, weights.kBlocks, weights.blockSize / 2], weights.packed);
   const scales = floatTensor(`${prefix}.scales`, [weights.n, weights.kBlocks], weights.scales);
   return {

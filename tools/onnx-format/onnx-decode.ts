@@ -1,43 +1,30 @@
 /**
- * ONNX model decoder, the counterpart of onnx-proto.ts's encoder, for tools that rewrite models they did
- * not make (the quantizer). It decodes what those tools look at: opsets, metadata, the main graph's nodes,
- * initializers, inputs and outputs, and the names that subgraphs (If/Loop/Scan bodies) use from the outer
- * scope. Every message also keeps its exact original fields, so onnx-edit.ts writes back whatever it does
- * not change byte-for-byte, including fields this decoder does not know.
- *
- * Field numbers are those of onnx/onnx.proto (IR 10).
+ * Reads an ONNX model for tools that rewrite models they did not make (the quantizer). The messages are
+ * decoded by the generated code (onnx.ts); this module adds the views those tools look at (opsets,
+ * metadata, the main graph's nodes, initializers, inputs and outputs, and the names that subgraphs —
+ * If/Loop/Scan bodies — use from the outer scope) with int64 values as numbers. The model's and the main
+ * graph's fields are also kept as their exact bytes, so onnx-edit.ts writes back whatever it does not
+ * change byte-for-byte, including fields newer than the schema.
  */
 import { ErrorCodes, InfergateError } from '../../daemon/errors.js';
-import {
-  AttributeProtoField,
-  GraphProtoField,
-  ModelProtoField,
-  NodeProtoField,
-  OperatorSetIdField,
-  StringStringEntryField,
-  TensorDataType,
-  TensorProtoField,
-  ValueInfoProtoField,
-  type OperatorSetId,
-  type StringStringEntry,
-} from './onnx-proto.js';
-import {
-  fieldBytes,
-  fieldFloat,
-  fieldInt,
-  fieldString,
-  readFields,
-  repeatedFloats,
-  repeatedInts,
-  type ProtobufField,
-} from './protobuf-reader.js';
+import { int64ToNumber, onnx } from './onnx.js';
+import { readRecords, type ProtobufRecord } from './protobuf-records.js';
 
-/** TensorProto fields the encoder does not write. */
-const TENSOR_EXTERNAL_DATA = 13;
-const TENSOR_DATA_LOCATION = 14;
-const DATA_LOCATION_EXTERNAL = 1;
-const ATTRIBUTE_GRAPHS = 11;
-const GRAPH_SPARSE_INITIALIZER = 15;
+/** Field numbers of onnx/onnx.proto that onnx-edit.ts splices by. */
+export const ModelProtoField = { graph: 7, opsetImport: 8, metadataProps: 14 } as const;
+export const GraphProtoField = { node: 1, initializer: 5, input: 11 } as const;
+export const NodeProtoField = { input: 1 } as const;
+
+export interface OperatorSetId {
+  /** '' is the default `ai.onnx` domain. */
+  domain: string;
+  version: number;
+}
+
+export interface MetadataEntry {
+  key: string;
+  value: string;
+}
 
 export interface DecodedTensor {
   name: string;
@@ -45,8 +32,7 @@ export interface DecodedTensor {
   dims: number[];
   /** Stored in a file next to the model rather than inside it. */
   external: boolean;
-  /** The TensorProto's own fields, for reading its data. */
-  fields: ProtobufField[];
+  proto: onnx.TensorProto;
 }
 
 export interface DecodedAttribute {
@@ -62,13 +48,14 @@ export interface DecodedAttribute {
 export interface DecodedNode {
   name: string;
   opType: string;
+  /** '' for `ai.onnx` (also when the file spells it out). */
   domain: string;
   inputs: string[];
   outputs: string[];
   attributes: DecodedAttribute[];
   /** NodeProto bytes as they were. */
   payload: Uint8Array;
-  fields: ProtobufField[];
+  proto: onnx.NodeProto;
 }
 
 export interface DecodedValueInfo {
@@ -84,16 +71,18 @@ export interface DecodedGraph {
   outputs: DecodedValueInfo[];
   /** Names that nodes of nested subgraphs read (they may come from this graph's scope). */
   subgraphInputs: Set<string>;
-  fields: ProtobufField[];
+  /** The GraphProto's fields as they were. */
+  fields: ProtobufRecord[];
 }
 
 export interface DecodedModel {
   irVersion: number;
   opsetImports: OperatorSetId[];
   producerName: string;
-  metadataProps: StringStringEntry[];
+  metadataProps: MetadataEntry[];
   graph: DecodedGraph;
-  fields: ProtobufField[];
+  /** The ModelProto's fields as they were. */
+  fields: ProtobufRecord[];
 }
 
 /** IG_ERR_ONNX_DECODE when `bytes` is not an ONNX ModelProto with a graph. */
@@ -111,237 +100,130 @@ export function decodeModel(bytes: Uint8Array): DecodedModel {
 }
 
 function decodeModelUnchecked(bytes: Uint8Array): DecodedModel {
-  const fields = readFields(bytes);
-  let irVersion = 0;
-  let producerName = '';
-  let graph: DecodedGraph | null = null;
-  const opsetImports: OperatorSetId[] = [];
-  const metadataProps: StringStringEntry[] = [];
-  for (const field of fields) {
-    switch (field.number) {
-      case ModelProtoField.irVersion:
-        irVersion = fieldInt(field);
-        break;
-      case ModelProtoField.producerName:
-        producerName = fieldString(field);
-        break;
-      case ModelProtoField.graph:
-        graph = decodeGraph(fieldBytes(field));
-        break;
-      case ModelProtoField.opsetImport:
-        opsetImports.push(decodeOpset(fieldBytes(field)));
-        break;
-      case ModelProtoField.metadataProps:
-        metadataProps.push(decodeEntry(fieldBytes(field)));
-        break;
-    }
-  }
-  if (graph === null || irVersion === 0) {
+  const input = plainBytes(bytes);
+  const model = onnx.ModelProto.decode(input);
+  const fields = readRecords(input);
+  const graphs = fields.filter((f) => f.number === ModelProtoField.graph);
+  const irVersion = int64ToNumber(model.irVersion);
+  if (graphs.length === 0 || model.graph === null || irVersion === 0) {
     throw new InfergateError(
       ErrorCodes.ONNX_DECODE,
       'not an ONNX model: no ir_version or no graph (is this an ONNX file?)',
     );
   }
-  return { irVersion, opsetImports, producerName, metadataProps, graph, fields };
-}
-
-function decodeOpset(bytes: Uint8Array): OperatorSetId {
-  let domain = '';
-  let version = 0;
-  for (const field of readFields(bytes)) {
-    if (field.number === OperatorSetIdField.domain) domain = fieldString(field);
-    else if (field.number === OperatorSetIdField.version) version = fieldInt(field);
+  // A reader merges repeated occurrences of a message field; a rewrite could not keep that meaning.
+  if (graphs.length > 1) {
+    throw new InfergateError(ErrorCodes.ONNX_DECODE, `the model has ${graphs.length} graph fields`);
   }
-  return { domain, version };
-}
-
-function decodeEntry(bytes: Uint8Array): StringStringEntry {
-  let key = '';
-  let value = '';
-  for (const field of readFields(bytes)) {
-    if (field.number === StringStringEntryField.key) key = fieldString(field);
-    else if (field.number === StringStringEntryField.value) value = fieldString(field);
-  }
-  return { key, value };
-}
-
-export function decodeGraph(bytes: Uint8Array): DecodedGraph {
-  const fields = readFields(bytes);
-  const graph: DecodedGraph = {
-    name: '',
-    nodes: [],
-    initializers: [],
-    sparseInitializers: 0,
-    inputs: [],
-    outputs: [],
-    subgraphInputs: new Set(),
+  return {
+    irVersion,
+    opsetImports: model.opsetImport.map((o) => ({
+      domain: o.domain ?? '',
+      version: int64ToNumber(o.version),
+    })),
+    producerName: model.producerName,
+    metadataProps: model.metadataProps.map((e) => ({ key: e.key ?? '', value: e.value ?? '' })),
+    graph: decodeGraph(model.graph as onnx.GraphProto, graphs[0]!.payload),
     fields,
   };
-  for (const field of fields) {
-    switch (field.number) {
-      case GraphProtoField.node: {
-        const node = decodeNode(fieldBytes(field));
-        graph.nodes.push(node);
-        for (const name of subgraphReads(node)) graph.subgraphInputs.add(name);
-        break;
-      }
-      case GraphProtoField.name:
-        graph.name = fieldString(field);
-        break;
-      case GraphProtoField.initializer:
-        graph.initializers.push(decodeTensor(fieldBytes(field)));
-        break;
-      case GRAPH_SPARSE_INITIALIZER:
-        graph.sparseInitializers++;
-        break;
-      case GraphProtoField.input:
-        graph.inputs.push(decodeValueInfo(fieldBytes(field)));
-        break;
-      case GraphProtoField.output:
-        graph.outputs.push(decodeValueInfo(fieldBytes(field)));
-        break;
-    }
-  }
-  return graph;
 }
 
+/** `graph` is `payload` decoded; the i-th node in it is the i-th node field of `payload`. */
+function decodeGraph(graph: onnx.GraphProto, payload: Uint8Array): DecodedGraph {
+  const fields = readRecords(payload);
+  const nodePayloads = fields.filter((f) => f.number === GraphProtoField.node).map((f) => f.payload);
+  const nodes = graph.node.map((n, i) => nodeView(n as onnx.NodeProto, nodePayloads[i]!));
+  return {
+    name: graph.name,
+    nodes,
+    initializers: graph.initializer.map((t) => tensorView(t as onnx.TensorProto)),
+    sparseInitializers: graph.sparseInitializer.length,
+    inputs: graph.input.map((v) => ({ name: v.name ?? '' })),
+    outputs: graph.output.map((v) => ({ name: v.name ?? '' })),
+    subgraphInputs: new Set(graph.node.flatMap(subgraphReads)),
+    fields,
+  };
+}
+
+/** A NodeProto's bytes, decoded. */
 export function decodeNode(payload: Uint8Array): DecodedNode {
-  const fields = readFields(payload);
-  const node: DecodedNode = {
-    name: '',
-    opType: '',
-    domain: '',
-    inputs: [],
-    outputs: [],
-    attributes: [],
-    payload,
-    fields,
-  };
-  for (const field of fields) {
-    switch (field.number) {
-      case NodeProtoField.input:
-        node.inputs.push(fieldString(field));
-        break;
-      case NodeProtoField.output:
-        node.outputs.push(fieldString(field));
-        break;
-      case NodeProtoField.name:
-        node.name = fieldString(field);
-        break;
-      case NodeProtoField.opType:
-        node.opType = fieldString(field);
-        break;
-      case NodeProtoField.domain:
-        node.domain = fieldString(field);
-        break;
-      case NodeProtoField.attribute:
-        node.attributes.push(decodeAttribute(fieldBytes(field)));
-        break;
-    }
-  }
-  // 'ai.onnx' is an alias of the default domain.
-  if (node.domain === 'ai.onnx') node.domain = '';
-  return node;
+  const input = plainBytes(payload);
+  return nodeView(onnx.NodeProto.decode(input), input);
 }
 
-function decodeAttribute(bytes: Uint8Array): DecodedAttribute {
-  const attribute: DecodedAttribute = { name: '', type: 0 };
-  for (const field of readFields(bytes)) {
-    switch (field.number) {
-      case AttributeProtoField.name:
-        attribute.name = fieldString(field);
-        break;
-      case AttributeProtoField.type:
-        attribute.type = fieldInt(field);
-        break;
-      case AttributeProtoField.f:
-        attribute.f = fieldFloat(field);
-        break;
-      case AttributeProtoField.i:
-        attribute.i = fieldInt(field);
-        break;
-      case AttributeProtoField.s:
-        attribute.s = fieldBytes(field);
-        break;
-      case AttributeProtoField.ints:
-        (attribute.ints ??= []).push(...repeatedInts(field));
-        break;
-      case AttributeProtoField.floats:
-        (attribute.floats ??= []).push(...repeatedFloats(field));
-        break;
-    }
-  }
-  return attribute;
+/**
+ * The same bytes as a plain Uint8Array. protobufjs decodes bytes fields of a Buffer into Buffers, whose
+ * slice() shares memory instead of copying as Uint8Array's does; of a Uint8Array, into subarray views.
+ */
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function nodeView(node: onnx.NodeProto, payload: Uint8Array): DecodedNode {
+  return {
+    name: node.name,
+    opType: node.opType,
+    domain: node.domain === 'ai.onnx' ? '' : node.domain,
+    inputs: [...node.input],
+    outputs: [...node.output],
+    attributes: node.attribute.map((a) => attributeView(a as onnx.AttributeProto)),
+    payload,
+    proto: node,
+  };
+}
+
+/** The attribute's name, type and the values it carries (decoded messages default absent scalars). */
+function attributeView(a: onnx.AttributeProto): DecodedAttribute {
+  const view: DecodedAttribute = { name: a.name, type: a.type };
+  if (Object.hasOwn(a, 'f')) view.f = a.f;
+  if (Object.hasOwn(a, 'i')) view.i = int64ToNumber(a.i);
+  if (Object.hasOwn(a, 's')) view.s = a.s;
+  if (a.ints.length > 0) view.ints = a.ints.map(int64ToNumber);
+  if (a.floats.length > 0) view.floats = [...a.floats];
+  return view;
 }
 
 /** Every node input read inside the node's subgraph attributes (g and graphs), at any depth. */
-function subgraphReads(node: DecodedNode): string[] {
+function subgraphReads(node: onnx.INodeProto): string[] {
   const names: string[] = [];
-  for (const field of node.fields) {
-    if (field.number !== NodeProtoField.attribute) continue;
-    for (const attributeField of readFields(fieldBytes(field))) {
-      if (attributeField.number !== AttributeProtoField.g && attributeField.number !== ATTRIBUTE_GRAPHS)
-        continue;
-      const sub = decodeGraph(fieldBytes(attributeField));
-      for (const subNode of sub.nodes) names.push(...subNode.inputs);
-      names.push(...sub.subgraphInputs, ...sub.outputs.map((o) => o.name));
+  for (const attribute of node.attribute ?? []) {
+    for (const sub of [attribute.g, ...(attribute.graphs ?? [])]) {
+      if (sub === null || sub === undefined) continue;
+      for (const subNode of sub.node ?? []) names.push(...(subNode.input ?? []), ...subgraphReads(subNode));
+      names.push(...(sub.output ?? []).map((o) => o.name ?? ''));
     }
   }
   return names;
 }
 
-function decodeTensor(bytes: Uint8Array): DecodedTensor {
-  const fields = readFields(bytes);
-  const tensor: DecodedTensor = { name: '', dataType: 0, dims: [], external: false, fields };
-  for (const field of fields) {
-    switch (field.number) {
-      case TensorProtoField.name:
-        tensor.name = fieldString(field);
-        break;
-      case TensorProtoField.dataType:
-        tensor.dataType = fieldInt(field);
-        break;
-      case TensorProtoField.dims:
-        tensor.dims.push(...repeatedInts(field));
-        break;
-      case TENSOR_DATA_LOCATION:
-        if (fieldInt(field) === DATA_LOCATION_EXTERNAL) tensor.external = true;
-        break;
-      case TENSOR_EXTERNAL_DATA:
-        tensor.external = true;
-        break;
-    }
-  }
-  return tensor;
-}
-
-function decodeValueInfo(bytes: Uint8Array): DecodedValueInfo {
-  for (const field of readFields(bytes)) {
-    if (field.number === ValueInfoProtoField.name) return { name: fieldString(field) };
-  }
-  return { name: '' };
+function tensorView(tensor: onnx.TensorProto): DecodedTensor {
+  return {
+    name: tensor.name,
+    dataType: tensor.dataType,
+    dims: tensor.dims.map(int64ToNumber),
+    external:
+      tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || tensor.externalData.length > 0,
+    proto: tensor,
+  };
 }
 
 /** The values of a float32 tensor (raw_data or float_data), in row-major order. */
 export function tensorFloats(tensor: DecodedTensor): Float32Array {
-  if (tensor.dataType !== TensorDataType.FLOAT) throw new RangeError(`${tensor.name} is not float32`);
+  if (tensor.dataType !== onnx.TensorProto.DataType.FLOAT) {
+    throw new RangeError(`${tensor.name} is not float32`);
+  }
   const count = tensor.dims.reduce((a, b) => a * b, 1);
-  let out: Float32Array | null = null;
-  for (const field of tensor.fields) {
-    if (field.number === TensorProtoField.rawData) {
-      const raw = fieldBytes(field);
-      if (raw.length !== count * 4) throw new RangeError(`${tensor.name}: raw_data has ${raw.length} bytes`);
-      const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
-      out = Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
-    } else if (field.number === TensorProtoField.floatData) {
-      const values = repeatedFloats(field);
-      out = out === null ? Float32Array.from(values) : Float32Array.from([...out, ...values]);
-    }
+  const { proto } = tensor;
+  if (Object.hasOwn(proto, 'rawData')) {
+    const raw = proto.rawData;
+    if (raw.length !== count * 4) throw new RangeError(`${tensor.name}: raw_data has ${raw.length} bytes`);
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
+    return Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
   }
-  if (out === null || out.length !== count) {
-    throw new RangeError(`${tensor.name}: expected ${count} float values, found ${out?.length ?? 0}`);
+  if (proto.floatData.length !== count) {
+    throw new RangeError(`${tensor.name}: expected ${count} float values, found ${proto.floatData.length}`);
   }
-  return out;
+  return Float32Array.from(proto.floatData);
 }
 
 export function attribute(node: DecodedNode, name: string): DecodedAttribute | undefined {

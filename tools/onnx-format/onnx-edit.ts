@@ -1,37 +1,33 @@
 /**
  * Writes a decoded ONNX model back with a few edits to its main graph, copying every field it does not
  * edit byte-for-byte from the original (other nodes, initializers, value_info, doc strings, functions,
- * training info, fields newer than this code). Replacement nodes take the place of the node they replace,
- * so the node list stays topologically sorted; new initializers follow the last original one.
+ * training info, fields newer than the schema, which the generated decoder would drop). New nodes,
+ * initializers, opsets and metadata entries are encoded by the generated code. Replacement nodes take the
+ * place of the node they replace, so the node list stays topologically sorted; new initializers follow
+ * the last original one.
  */
-import type { DecodedModel, DecodedNode } from './onnx-decode.js';
 import {
   GraphProtoField,
   ModelProtoField,
   NodeProtoField,
-  OperatorSetIdField,
-  StringStringEntryField,
-  encodeNode,
-  encodeTensor,
-  type NodeProto,
-  type OperatorSetId,
-  type StringStringEntry,
-  type TensorProto,
-} from './onnx-proto.js';
-import { fieldBytes, readFields } from './protobuf-reader.js';
-import { ProtobufWriter } from './protobuf-writer.js';
+  type DecodedModel,
+  type DecodedNode,
+  type MetadataEntry,
+} from './onnx-decode.js';
+import { onnx } from './onnx.js';
+import { lengthDelimitedRecord, readRecords, type ProtobufRecord } from './protobuf-records.js';
 
 export interface ModelEdits {
-  /** Node index in the main graph → what replaces it (a decoded node stays as it was). */
-  replaceNodes: Map<number, (NodeProto | Uint8Array)[]>;
+  /** Node index in the main graph → what replaces it: NodeProto messages or encoded NodeProto bytes. */
+  replaceNodes: Map<number, (onnx.INodeProto | Uint8Array)[]>;
   removeInitializers: Set<string>;
-  /** TensorProto shapes, or already-encoded TensorProto bytes. */
-  addInitializers: (TensorProto | Uint8Array)[];
+  /** TensorProto messages, or already-encoded TensorProto bytes. */
+  addInitializers: (onnx.ITensorProto | Uint8Array)[];
   /** Graph inputs to drop (initializers listed as inputs, IR < 4 style, once they are gone). */
   removeInputs: Set<string>;
-  addOpsets: OperatorSetId[];
+  addOpsets: onnx.IOperatorSetIdProto[];
   /** Set (replace or append) these metadata_props entries. */
-  metadata: StringStringEntry[];
+  metadata: MetadataEntry[];
 }
 
 export function emptyEdits(): ModelEdits {
@@ -46,61 +42,67 @@ export function emptyEdits(): ModelEdits {
 }
 
 export function encodeEditedModel(model: DecodedModel, edits: ModelEdits): Uint8Array {
-  const w = new ProtobufWriter();
+  const out: Uint8Array[] = [];
   const pendingMetadata = new Map(edits.metadata.map((e) => [e.key, e.value]));
+  const flushMetadata = (): void => {
+    if (pendingMetadata.size === 0) return;
+    const metadataProps = [...pendingMetadata].map(([key, value]) => ({ key, value }));
+    out.push(onnx.ModelProto.encode({ metadataProps }).finish());
+    pendingMetadata.clear();
+  };
   const lastOpset = lastIndexOf(model.fields, ModelProtoField.opsetImport);
   const lastMetadata = lastIndexOf(model.fields, ModelProtoField.metadataProps);
   model.fields.forEach((field, index) => {
     if (field.number === ModelProtoField.graph) {
-      w.bytes(ModelProtoField.graph, encodeGraph(model, edits));
+      out.push(lengthDelimitedRecord(ModelProtoField.graph, encodeGraph(model, edits)));
     } else if (field.number === ModelProtoField.metadataProps) {
-      const key = readFields(fieldBytes(field)).find((f) => f.number === StringStringEntryField.key);
-      const name = key === undefined ? '' : new TextDecoder().decode(key.payload);
-      if (pendingMetadata.has(name)) {
-        writeEntry(w, name, pendingMetadata.get(name)!);
-        pendingMetadata.delete(name);
-      } else {
-        w.raw(field.record);
-      }
+      const { key } = onnx.StringStringEntryProto.decode(field.payload);
+      const replacement = pendingMetadata.get(key);
+      pendingMetadata.delete(key);
+      if (replacement === undefined) out.push(field.record);
+      else out.push(onnx.ModelProto.encode({ metadataProps: [{ key, value: replacement }] }).finish());
     } else {
-      w.raw(field.record);
+      out.push(field.record);
     }
     if (index === lastOpset || (lastOpset === -1 && index === model.fields.length - 1)) {
-      for (const opset of edits.addOpsets) {
-        w.message(ModelProtoField.opsetImport, (o) => {
-          if (opset.domain !== '') o.string(OperatorSetIdField.domain, opset.domain);
-          o.int64(OperatorSetIdField.version, opset.version);
-        });
-      }
+      if (edits.addOpsets.length > 0)
+        out.push(onnx.ModelProto.encode({ opsetImport: edits.addOpsets }).finish());
     }
-    if (index === lastMetadata) flushMetadata(w, pendingMetadata);
+    if (index === lastMetadata) flushMetadata();
   });
-  flushMetadata(w, pendingMetadata);
-  return w.finish();
+  flushMetadata();
+  return concat(out);
 }
 
 /** The node's bytes with its inputs replaced; every other field is kept as it was. */
 export function withInputs(node: DecodedNode, inputs: readonly string[]): Uint8Array {
-  const w = new ProtobufWriter();
+  const out: Uint8Array[] = [];
   let written = false;
-  for (const field of node.fields) {
+  for (const field of readRecords(node.payload)) {
     if (field.number !== NodeProtoField.input) {
-      w.raw(field.record);
-      continue;
+      out.push(field.record);
+    } else if (!written) {
+      out.push(onnx.NodeProto.encode({ input: [...inputs] }).finish());
+      written = true;
     }
-    if (written) continue;
-    for (const input of inputs) w.string(NodeProtoField.input, input);
-    written = true;
   }
-  return w.finish();
+  return concat(out);
 }
 
 function encodeGraph(model: DecodedModel, edits: ModelEdits): Uint8Array {
   const graph = model.graph;
-  const w = new ProtobufWriter();
+  const out: Uint8Array[] = [];
   const lastInitializer = lastIndexOf(graph.fields, GraphProtoField.initializer);
-  const lastNode = lastIndexOf(graph.fields, GraphProtoField.node);
-  const anchor = lastInitializer !== -1 ? lastInitializer : lastNode;
+  const anchor = lastInitializer !== -1 ? lastInitializer : lastIndexOf(graph.fields, GraphProtoField.node);
+  const addInitializers = (): void => {
+    for (const tensor of edits.addInitializers) {
+      out.push(
+        tensor instanceof Uint8Array
+          ? lengthDelimitedRecord(GraphProtoField.initializer, tensor)
+          : onnx.GraphProto.encode({ initializer: [tensor] }).finish(),
+      );
+    }
+  };
   let nodeIndex = 0;
   let initializerIndex = 0;
   let inputIndex = 0;
@@ -108,51 +110,47 @@ function encodeGraph(model: DecodedModel, edits: ModelEdits): Uint8Array {
     switch (field.number) {
       case GraphProtoField.node: {
         const replacement = edits.replaceNodes.get(nodeIndex++);
-        if (replacement === undefined) w.raw(field.record);
+        if (replacement === undefined) out.push(field.record);
         else
-          for (const node of replacement)
-            w.bytes(GraphProtoField.node, node instanceof Uint8Array ? node : encodeNode(node));
+          for (const node of replacement) {
+            out.push(
+              node instanceof Uint8Array
+                ? lengthDelimitedRecord(GraphProtoField.node, node)
+                : onnx.GraphProto.encode({ node: [node] }).finish(),
+            );
+          }
         break;
       }
       case GraphProtoField.initializer: {
         const name = graph.initializers[initializerIndex++]!.name;
-        if (!edits.removeInitializers.has(name)) w.raw(field.record);
+        if (!edits.removeInitializers.has(name)) out.push(field.record);
         break;
       }
       case GraphProtoField.input: {
         const name = graph.inputs[inputIndex++]!.name;
-        if (!edits.removeInputs.has(name)) w.raw(field.record);
+        if (!edits.removeInputs.has(name)) out.push(field.record);
         break;
       }
       default:
-        w.raw(field.record);
+        out.push(field.record);
     }
-    if (index === anchor) {
-      for (const tensor of edits.addInitializers) w.bytes(GraphProtoField.initializer, tensorBytes(tensor));
-    }
+    if (index === anchor) addInitializers();
   });
-  if (anchor === -1) {
-    for (const tensor of edits.addInitializers) w.bytes(GraphProtoField.initializer, tensorBytes(tensor));
+  if (anchor === -1) addInitializers();
+  return concat(out);
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
   }
-  return w.finish();
+  return out;
 }
 
-function tensorBytes(tensor: TensorProto | Uint8Array): Uint8Array {
-  return tensor instanceof Uint8Array ? tensor : encodeTensor(tensor);
-}
-
-function writeEntry(w: ProtobufWriter, key: string, value: string): void {
-  w.message(ModelProtoField.metadataProps, (e) =>
-    e.string(StringStringEntryField.key, key).string(StringStringEntryField.value, value),
-  );
-}
-
-function flushMetadata(w: ProtobufWriter, pending: Map<string, string>): void {
-  for (const [key, value] of pending) writeEntry(w, key, value);
-  pending.clear();
-}
-
-function lastIndexOf(fields: readonly { number: number }[], number: number): number {
+function lastIndexOf(fields: readonly ProtobufRecord[], number: number): number {
   for (let i = fields.length - 1; i >= 0; i--) if (fields[i]!.number === number) return i;
   return -1;
 }

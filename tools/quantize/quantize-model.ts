@@ -17,7 +17,13 @@
 import { ErrorCodes, InfergateError } from '../../daemon/errors.js';
 import { quantizeInt8 } from './int8-weights.js';
 import { MATMUL_NBITS_DOMAIN, quantizeInt4 } from '../onnx-format/matmul-nbits.js';
-import { floatTensor, intAttribute, node as makeNode, uint8Tensor } from '../onnx-format/onnx-builders.js';
+import {
+  floatTensor,
+  intAttribute,
+  node as makeNode,
+  opset,
+  uint8Tensor,
+} from '../onnx-format/onnx-builders.js';
 import {
   attribute,
   decodeModel,
@@ -28,7 +34,7 @@ import {
   type DecodedTensor,
 } from '../onnx-format/onnx-decode.js';
 import { emptyEdits, encodeEditedModel, withInputs, type ModelEdits } from '../onnx-format/onnx-edit.js';
-import { TensorDataType, type NodeProto } from '../onnx-format/onnx-proto.js';
+import { dataTypeName, onnx } from '../onnx-format/onnx.js';
 
 export interface QuantizeOptions {
   bits: 4 | 8;
@@ -76,9 +82,7 @@ export interface QuantizeReport {
 }
 
 const MIN_INT8_OPSET = 13;
-const STRING_TYPE_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(TensorDataType).map(([name, value]) => [value, name.toLowerCase()]),
-);
+const DataType = onnx.TensorProto.DataType;
 
 export function quantizeModel(
   bytes: Uint8Array,
@@ -149,7 +153,7 @@ export function quantizeModel(
     if (options.bits === 8) {
       const axis = transB ? 0 : 1;
       const key = `${weightName}|${axis}`;
-      const replacement: (NodeProto | Uint8Array)[] = [];
+      const replacement: (onnx.INodeProto | Uint8Array)[] = [];
       let dequantized = int8Cache.get(key);
       if (dequantized === undefined) {
         const q = quantizeInt8(tensorFloats(weight), rows, cols, axis);
@@ -158,11 +162,11 @@ export function quantizeModel(
         const zeroName = unique(`${weightName}_zero_point`);
         dequantized = unique(`${weightName}_dequantized`);
         edits.addInitializers.push(
-          { name: qName, dataType: TensorDataType.INT8, dims: [rows, cols], rawData: bytesOf(q.quantized) },
+          { name: qName, dataType: DataType.INT8, dims: [rows, cols], rawData: bytesOf(q.quantized) },
           floatTensor(scaleName, [q.scales.length], q.scales),
           {
             name: zeroName,
-            dataType: TensorDataType.INT8,
+            dataType: DataType.INT8,
             dims: [q.scales.length],
             rawData: new Uint8Array(q.scales.length),
           },
@@ -213,7 +217,7 @@ export function quantizeModel(
 
   removeUnusedWeights(model.graph, quantized, edits);
   if (options.bits === 4 && !model.opsetImports.some((o) => o.domain === MATMUL_NBITS_DOMAIN)) {
-    edits.addOpsets.push({ domain: MATMUL_NBITS_DOMAIN, version: 1 });
+    edits.addOpsets.push(opset(MATMUL_NBITS_DOMAIN, 1));
   }
   edits.metadata.push({
     key: 'infergate.quantization',
@@ -257,8 +261,8 @@ function whyNot(
   options: QuantizeOptions,
   opset: number,
 ): string | null {
-  if (weight.dataType !== TensorDataType.FLOAT) {
-    return `weight is ${STRING_TYPE_NAMES[weight.dataType] ?? `type ${weight.dataType}`}; only float32 weights are quantized`;
+  if (weight.dataType !== DataType.FLOAT) {
+    return `weight is ${dataTypeName(weight.dataType)}; only float32 weights are quantized`;
   }
   if (weight.dims.length !== 2)
     return `weight has shape [${weight.dims.join(', ')}]; only 2-D weights are quantized`;
@@ -282,7 +286,7 @@ function int4Replacement(
   initializers: Map<string, DecodedTensor>,
   edits: ModelEdits,
   unique: (base: string) => string,
-): NodeProto[] {
+): onnx.INodeProto[] {
   const output = node.outputs[0]!;
   const c = node.opType === 'Gemm' ? (node.inputs[2] ?? '') : '';
   const beta = attribute(node, 'beta')?.f ?? 1;
@@ -295,7 +299,7 @@ function int4Replacement(
     intAttribute('block_size', options.blockSize),
     ...(options.accuracyLevel === null ? [] : [intAttribute('accuracy_level', options.accuracyLevel)]),
   ];
-  const nodes: NodeProto[] = [
+  const nodes: onnx.INodeProto[] = [
     makeNode('MatMulNBits', [node.inputs[0]!, packed.b, packed.scales], [product], {
       name: node.name !== '' ? node.name : unique(`${label}_MatMulNBits`),
       domain: MATMUL_NBITS_DOMAIN,
@@ -306,7 +310,7 @@ function int4Replacement(
   let bias = c;
   if (beta !== 1) {
     const tensor = initializers.get(c);
-    if (tensor !== undefined && tensor.dataType === TensorDataType.FLOAT) {
+    if (tensor !== undefined && tensor.dataType === DataType.FLOAT) {
       const values = tensorFloats(tensor).map((v) => Math.fround(beta * v));
       const scaled = floatTensor(unique(`${c}_beta`), tensor.dims, values);
       edits.addInitializers.push(scaled);
@@ -336,7 +340,7 @@ function removeUnusedWeights(
       return;
     }
     for (const r of replacement) {
-      const inputs = r instanceof Uint8Array ? decodeNode(r).inputs : r.inputs;
+      const inputs = r instanceof Uint8Array ? decodeNode(r).inputs : (r.input ?? []);
       for (const input of inputs) stillRead.add(input);
     }
   });

@@ -45,7 +45,7 @@ export function chainHash(prevHash: string, row: ChainedFields): string {
     row.decidedAt,
     row.message,
   ]);
-  // One-shot: half the cost of a createHash() object, once per decision on the hot path.
+  // One-shot: cheaper than a createHash() object, and this runs once per decision on the hot path.
   return hash('sha256', `${prevHash}\n${canonical}`, 'hex');
 }
 

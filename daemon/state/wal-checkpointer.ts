@@ -24,12 +24,12 @@ export interface WalCheckpointerOptions {
 /**
  * Runs SQLite WAL checkpoints on a worker thread with its own connection. A checkpoint copies pages and
  * fsyncs the WAL and the database file: done by the writer on the main thread, it held up acks and deadline
- * timers for 10–40 ms about once a second at 1,000 events/s. The thread copies frames while the writer goes
- * on appending; restarting the WAL from its beginning needs a moment with nothing new in it, which the
- * inbox arranges with `passNow()` (see `Inbox.restartWal`).
+ * timers (bench/README.md has the figures). The thread copies frames while the writer goes on appending;
+ * restarting the WAL from its beginning needs a moment with nothing new in it, which the inbox arranges
+ * with `passNow()` (see WalRestarter in wal-restarter.ts).
  *
- * The thread is a V8 isolate of its own (~9 MiB resident). Sharing the ONNX inference thread instead would
- * save that, but every checkpoint's fsync would then hold up the inferences queued behind it.
+ * The thread is a V8 isolate of its own, with its own memory. Sharing the ONNX inference thread instead
+ * would save that, but every checkpoint's fsync would then hold up the inferences queued behind it.
  */
 export class WalCheckpointer {
   private readonly file: string;

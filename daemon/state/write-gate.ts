@@ -1,6 +1,6 @@
 /**
  * Lets writers wait, without blocking the event loop, while something needs the state database to take no
- * new writes for a moment (a WAL restart, see Inbox). Waiters resume in the order they came.
+ * new writes for a moment (a WAL restart, see WalRestarter). Waiters resume in the order they came.
  */
 export class WriteGate {
   private held = false;

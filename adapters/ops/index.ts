@@ -1,0 +1,9 @@
+/**
+ * Operations adapter: the Prometheus registry the core reports into, the local /metrics, /healthz and
+ * /readyz endpoint, stats messages over MQTT, and systemd notifications and socket activation.
+ */
+export { createMetricsRegistry, type MetricsRegistry, type MetricsRegistryDeps } from './metrics-registry.js';
+export { createMetricsServer, type MetricsServer, type MetricsServerDeps } from './metrics-server.js';
+export { createStatsPublisher, type StatsPublisher, type StatsPublisherDeps } from './stats-publisher.js';
+export { systemdListenFd } from './systemd-listen-fd.js';
+export { createSystemdNotifier, type SystemdNotifier, type SystemdNotifierDeps } from './systemd-notifier.js';
