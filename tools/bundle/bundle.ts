@@ -123,7 +123,8 @@ function copyProgram(root: string, staging: string): void {
     recursive: true,
     filter: (source) => {
       const path = relative(dist, source).split(sep).join('/');
-      if (DIST_EXCLUDED.some((excluded) => path === excluded || path.startsWith(`${excluded}/`))) return false;
+      if (DIST_EXCLUDED.some((excluded) => path === excluded || path.startsWith(`${excluded}/`)))
+        return false;
       // tsc never deletes: a compiled file whose source is gone (moved or removed) stays out.
       const compiled = /^(.*)\.js(\.map)?$/.exec(path);
       return compiled === null || existsSync(join(root, `${compiled[1]}.ts`));
