@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'models/**', 'coverage/**', '.tap/**'] },
+  { ignores: ['dist/**', 'dist-bundle/**', 'node_modules/**', 'models/**', 'coverage/**', '.tap/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

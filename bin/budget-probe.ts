@@ -3,9 +3,15 @@
  * warm-up), and prints each pipeline's measured model latency against its budget. Exit 0 when every budget
  * is met, 1 when one is not, 78 when a model is refused (missing, sha256 mismatch, shape), 70 on other
  * load failures. The numbers are the warm-up's: an idle model, one event at a time; the MQTT round trip and
- * queueing under load come on top.
+ * queueing under load come on top. When a pipeline uses an LLM, it also says which llama.cpp build and CPU
+ * library were picked: on the same cores they can make several times the difference.
  */
 import { pino } from 'pino';
+import {
+  describeLlamaDevice,
+  llamaDeviceInUse,
+  type LlamaDeviceReport,
+} from '../adapters/llama/device-report.js';
 import type { InfergateConfig } from '../daemon/config.js';
 import { ErrorCodes, isInfergateError, type ErrorCode } from '../daemon/errors.js';
 import type { ModelRunner } from '../daemon/ports.js';
@@ -30,13 +36,21 @@ export interface ProbeRow {
   met: boolean;
 }
 
+export interface ProbeResult {
+  rows: ProbeRow[];
+  /** The llama.cpp build in use while the models were loaded; null when no pipeline uses an LLM. */
+  llamaDevice: LlamaDeviceReport | null;
+}
+
 /** Loads the models (in turn: a shared box measures one at a time), reads their warm-up, disposes them. */
-export async function probeBudgets(config: InfergateConfig, logger: pino.Logger): Promise<ProbeRow[]> {
+export async function probeBudgets(config: InfergateConfig, logger: pino.Logger): Promise<ProbeResult> {
   const models = await modelFactory(logger)(config);
   try {
     const used = new Set(config.pipelines.map((p) => p.model));
     for (const [name, runner] of models) if (used.has(name)) await runner.load();
-    return config.pipelines.map((pipeline) => {
+    const usesLlama = config.pipelines.some((p) => config.models[p.model]?.runtime === 'llama');
+    const llamaDevice = usesLlama ? llamaDeviceInUse() : null;
+    const rows = config.pipelines.map((pipeline) => {
       const info = (models.get(pipeline.model) as ModelRunner).info;
       return {
         pipeline: pipeline.name,
@@ -48,6 +62,7 @@ export async function probeBudgets(config: InfergateConfig, logger: pino.Logger)
         met: info.warmupP95Ms <= pipeline.budgetMs,
       };
     });
+    return { rows, llamaDevice };
   } finally {
     await Promise.allSettled([...models.values()].map((model) => model.dispose()));
   }
@@ -79,9 +94,9 @@ export async function probeCommand(config: InfergateConfig, file: string): Promi
   const logger = pino({ level: 'warn', base: { gateway: config.gateway.id } }, pino.destination(2));
   const used = new Set(config.pipelines.map((p) => p.model)).size;
   process.stderr.write(`probe: loading ${used} model${used === 1 ? '' : 's'} and warming up (${file})\n`);
-  let rows: ProbeRow[];
+  let result: ProbeResult;
   try {
-    rows = await probeBudgets(config, logger);
+    result = await probeBudgets(config, logger);
   } catch (error) {
     const code = isInfergateError(error) ? error.code : undefined;
     const message = error instanceof Error ? error.message : String(error);
@@ -90,7 +105,9 @@ export async function probeCommand(config: InfergateConfig, file: string): Promi
   } finally {
     await new Promise<void>((done) => logger.flush(() => done()));
   }
+  const { rows, llamaDevice } = result;
   process.stdout.write(`${probeTable(rows)}\n`);
+  if (llamaDevice !== null) process.stdout.write(`llama.cpp: ${describeLlamaDevice(llamaDevice)}\n`);
   const missed = rows.filter((row) => !row.met);
   if (missed.length === 0) {
     process.stdout.write(`ok: every budget is met (warm-up p95, idle model)\n`);

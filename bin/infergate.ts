@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
+import { checkModelFiles } from '../config/validate-models.js';
 import type { InfergateConfig } from '../daemon/config.js';
 import { ConfigError, ErrorCodes, isInfergateError } from '../daemon/errors.js';
 
@@ -59,13 +60,15 @@ const commands: Record<string, Command> = {
   'check-config': {
     usage: 'infergate check-config FILE [--probe]',
     summary:
-      'validate a config file and list every problem in it; --probe also loads the models and checks each ' +
-      "pipeline's measured latency against its budget (exit 1 when one is not met)",
+      'validate a config file and every model file in it (exists, readable, pinned sha256), listing ' +
+      "every problem; --probe also loads the models and checks each pipeline's measured latency " +
+      'against its budget (exit 1 when one is not met)',
     options: { probe: { type: 'boolean' } },
     async run(values, positionals) {
       if (positionals.length !== 1) throw new UsageError('check-config takes exactly one FILE');
       const file = positionals[0]!;
       const config = loadConfigOrExit(file);
+      await modelFilesOrExit(file, config);
       if (values.probe === true) {
         // Loaded only here: it pulls in the native runtimes, which a plain check must not need.
         const { probeCommand } = await import('./budget-probe.js');
@@ -143,21 +146,44 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+/** The top-level help fits a 100-column terminal: each command's usage, then its summary indented below. */
+const HELP_COLUMNS = 100;
+
 function usage(): string {
-  const width = Math.max(...Object.values(commands).map((c) => c.usage.length));
-  const lines = Object.values(commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`);
+  const lines = Object.values(commands).flatMap((c) => [
+    // A long usage continues under its first argument: `infergate eval` and then the options.
+    ...wrap(c.usage, '  ', ' '.repeat(2 + c.usage.split(' ', 2).join(' ').length + 1)),
+    ...wrap(c.summary, '      ', '      '),
+  ]);
   return [
     'usage: infergate <command> [options]',
     '',
     'commands:',
     ...lines,
-    '',
     '  infergate --help | --version',
     '',
     'exit codes: 0 ok, 64 usage error, 65 model or data refused, 66 input unreadable, 70 internal error,',
     '  73 output not writable, 78 invalid config',
     '',
   ].join('\n');
+}
+
+/** Word-wraps `text` to HELP_COLUMNS; a word longer than a line (a deep path) stays whole on its own line. */
+function wrap(text: string, first: string, rest: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (!empty && line.length + 1 + word.length > HELP_COLUMNS) {
+      lines.push(line);
+      line = rest;
+      empty = true;
+    }
+    line += empty ? word : ` ${word}`;
+    empty = false;
+  }
+  lines.push(line);
+  return lines;
 }
 
 function version(): string {
@@ -196,6 +222,15 @@ function loadConfigOrExit(file: string): InfergateConfig {
     }
     throw error;
   }
+}
+
+/** Checks every model file without loading it; prints each problem like a config problem and exits 78. */
+async function modelFilesOrExit(file: string, config: InfergateConfig): Promise<void> {
+  const problems = await checkModelFiles(config.models);
+  if (problems.length === 0) return;
+  for (const problem of problems) process.stderr.write(`${file}: ${problem.path}: ${problem.message}\n`);
+  process.stderr.write(`infergate: ${file} is invalid (${plural(problems.length, 'problem')})\n`);
+  throw new CommandExit(ExitCodes.CONFIG);
 }
 
 async function main(argv: string[]): Promise<number> {

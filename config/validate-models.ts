@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { LlamaModelConfig, ModelConfig } from '../daemon/config.js';
+import type { ConfigProblem } from '../daemon/errors.js';
 import { ConfigProblems, childPath, isPlainObject, readMapping } from './config-problems.js';
 import { integerProblem, oneOfProblem, pathProblem } from './value-checks.js';
 
@@ -182,4 +186,66 @@ function parseLlama(raw: unknown, path: string, problems: ConfigProblems): Llama
     gpuLayers: gpuLayers as number | 'max',
     sequences: numbers.sequences,
   };
+}
+
+/** Hex digits of a pinned sha256 shown in a mismatch message; the file's own hash is shown whole, to pin it. */
+const SHA_SHOWN = 12;
+
+/**
+ * Checks every model file of a validated config (paths resolved) without loading it: it exists, is a
+ * regular file, can be read, and matches its pinned sha256. Every problem is returned, in model order;
+ * files are hashed one at a time (a GGUF can be gigabytes, streamed, never held in memory).
+ */
+export async function checkModelFiles(
+  models: Readonly<Record<string, ModelConfig>>,
+): Promise<ConfigProblem[]> {
+  const problems: ConfigProblem[] = [];
+  for (const model of Object.values(models)) {
+    const problem = await modelFileProblem(model);
+    if (problem !== null) problems.push(problem);
+  }
+  return problems;
+}
+
+async function modelFileProblem(model: ModelConfig): Promise<ConfigProblem | null> {
+  const at = (key: string, message: string): ConfigProblem => ({
+    path: childPath(childPath('models', model.name), key),
+    message,
+  });
+  try {
+    if (!(await stat(model.path)).isFile()) return at('path', `is not a regular file: ${model.path}`);
+  } catch (error) {
+    return at('path', `${fileErrorText(error)}: ${model.path}`);
+  }
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(model.path, { highWaterMark: 1 << 20 }))
+      hash.update(chunk as Buffer);
+  } catch (error) {
+    return at('path', `cannot be read (${fileErrorText(error)}): ${model.path}`);
+  }
+  const actual = hash.digest('hex');
+  if (model.sha256 !== null && model.sha256 !== actual) {
+    return at(
+      'sha256',
+      `does not match ${model.path}: pinned ${model.sha256.slice(0, SHA_SHOWN)}…, the file has ${actual}`,
+    );
+  }
+  return null;
+}
+
+function fileErrorText(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return code ?? String(error);
+  }
 }

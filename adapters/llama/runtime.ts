@@ -11,6 +11,7 @@ import { LlamaLogLevel, getLlama, type Llama, type LlamaModel } from 'node-llama
 import type { LlamaModelConfig } from '../../daemon/config.js';
 import { ErrorCodes, ModelError } from '../../daemon/errors.js';
 import type { Logger } from '../../daemon/ports.js';
+import { llamaDeviceInUse } from './device-report.js';
 
 export type LlamaDevice = LlamaModelConfig['device'];
 
@@ -119,9 +120,13 @@ async function createLlama(device: LlamaDevice, logger: Logger): Promise<Llama> 
         ? 'auto: no usable GPU build and driver found (CUDA, Vulkan); auto can miss a GPU, set the device explicitly'
         : `auto: ${picked} was the first usable GPU build`
       : 'configured';
+  // The CPU library llama.cpp chose decides much of the speed: say which one this box got.
+  const loaded = llamaDeviceInUse();
   log.info(
     {
       device: picked,
+      cpuVariant: loaded?.cpuVariant ?? null,
+      binaries: loaded?.binaryDir ?? null,
       requested: device,
       reason: why,
       build: llama.buildType,
