@@ -9,7 +9,7 @@ import type { ModelInfo, TransportState } from '../../daemon/ports.js';
 import { DeadLetterRing } from './dead-letter-ring.js';
 import { DecisionMinutes } from './decision-minutes.js';
 import { LatencyWindow } from './latency-window.js';
-import { readLlamaBuildInUse, type LlamaBuildInUse } from './llama-build-in-use.js';
+import { binaryName, llamaDeviceInUse, type LlamaDeviceReport } from './llama-device-in-use.js';
 import type { MetricsSnapshot } from './metrics-registry.js';
 import {
   quantizationFromFileName,
@@ -73,7 +73,7 @@ class GatewayStatusModel implements StatusModel {
   private readonly cards: Map<string, ModelCardSummary | null>;
   private readonly broker: { sessionPresent: boolean | null; since: number | null; connects: number };
   private lastDisconnect: { at: number; reason: string } | null;
-  private llamaBuild: { at: number; value: LlamaBuildInUse | null } | undefined;
+  private llamaBuild: { at: number; value: LlamaDeviceReport | null } | undefined;
 
   constructor(deps: StatusModelDeps) {
     this.deps = deps;
@@ -221,15 +221,15 @@ class GatewayStatusModel implements StatusModel {
     const pipelines = config.pipelines.filter((p) => config.models[p.model]?.runtime === 'llama');
     if (pipelines.length === 0) return null;
     if (this.llamaBuild === undefined || now - this.llamaBuild.at > LLAMA_BUILD_CACHE_MS) {
-      this.llamaBuild = { at: now, value: await readLlamaBuildInUse() };
+      this.llamaBuild = { at: now, value: await llamaDeviceInUse() };
     }
     const build = this.llamaBuild.value;
     return {
       pipelines: pipelines.map((p) => p.name),
       runtime: gateway?.models.get(pipelines[0]!.model)?.runtime ?? null,
-      cpuVariants: build?.cpuVariants ?? [],
-      gpuBackends: build?.gpuBackends ?? [],
-      binaries: build?.binaries ?? [],
+      build: build?.build ?? null,
+      cpuVariant: build?.cpuVariant ?? null,
+      binaries: build === null ? null : binaryName(build),
     };
   }
 }

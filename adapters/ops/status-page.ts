@@ -190,9 +190,8 @@ function renderLlm(s) {
   if (s.llm === null) return fill('llm', el('h2', null, 'LLM runtime'), el('p', 'muted', 'no LLM pipeline'));
   const l = s.llm;
   fill('llm', el('h2', null, 'LLM runtime'), kv([['pipelines', l.pipelines.join(', ')], ['runtime', l.runtime || 'not loaded'],
-    ['device', l.gpuBackends.length > 0 ? l.gpuBackends.join(', ') : 'cpu'],
-    ['CPU variant', l.cpuVariants.length > 0 ? l.cpuVariants.join(', ') : 'not loaded'],
-    ['binaries', l.binaries.length > 0 ? l.binaries.join(', ') : '\\u2014']]));
+    ['device', l.build || 'not loaded'], ['CPU variant', l.cpuVariant || (l.build ? 'one CPU library' : 'not loaded')],
+    ['binaries', l.binaries || '\\u2014']]));
 }
 function renderDeadLetters(s) {
   const d = s.deadLetters;

@@ -51,9 +51,12 @@ export interface LlmStatus {
   pipelines: string[];
   /** As the model reports it, e.g. `node-llama-cpp (cpu, llama.cpp b6500)`. */
   runtime: string | null;
-  cpuVariants: string[];
-  gpuBackends: string[];
-  binaries: string[];
+  /** `cpu`, `cuda`, `vulkan`…; null until a llama.cpp library is loaded. */
+  build: string | null;
+  /** The CPU library llama.cpp picked for this processor, e.g. `sapphirerapids`. */
+  cpuVariant: string | null;
+  /** The binary package (`linux-x64`, `linux-x64-cuda`) or local build folder it came from. */
+  binaries: string | null;
 }
 
 export interface StatusSnapshot {
