@@ -19,10 +19,10 @@ header h1 { font-size:18px; margin:0; font-weight:600; }
 header .meta { color:#98a2b3; font-size:13px; }
 header .spacer { flex:1; }
 main { display:grid; grid-template-columns:repeat(3, minmax(0,1fr)); gap:14px; padding:16px 24px;
-  grid-template-areas: "p p p" "d d d" "m m b" "x x i" "x x l"; align-items:start; }
+  grid-template-areas: "p p p" "d d d" "m m b" "m m l" "x x i"; align-items:start; }
 #pipelines { grid-area:p; } #decisions { grid-area:d; } #models { grid-area:m; } #broker { grid-area:b; }
 #inbox { grid-area:i; } #deadletters { grid-area:x; } #llm { grid-area:l; }
-@media (max-width: 900px) { main { grid-template-columns:1fr; grid-template-areas: "p" "d" "m" "b" "i" "l" "x"; } }
+@media (max-width: 900px) { main { grid-template-columns:1fr; grid-template-areas: "p" "d" "m" "b" "l" "i" "x"; } }
 section { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; min-width:0; }
 h2 { font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); margin:0 0 8px; font-weight:600; }
 table { border-collapse:collapse; width:100%; }
