@@ -139,10 +139,12 @@ const commands: Record<string, Command> = {
   },
   decisions: {
     usage: 'infergate decisions [-c FILE | --state DIR] [FILTERS] [-n N] [--json] [--follow]',
+    // Broken into lines for `decisions --help`; the top-level help re-wraps on whitespace.
     summary:
-      'the latest decisions from the state file, read-only (the service group may run it); FILTERS: ' +
-      '--pipeline P, --source model|fallback, --reason R, --since T (ISO 8601, epoch ms, or an age: ' +
-      '90s, 15m, 2h, 7d); -n N rows (default 20); --json prints JSON lines; --follow polls for new ones',
+      'the latest decisions from the state file, read-only (the service group may run it);\n  ' +
+      'FILTERS: --pipeline P, --source model|fallback, --reason R,\n  ' +
+      '--since T (ISO 8601, epoch ms, or an age: 90s, 15m, 2h, 7d); -n N rows (default 20);\n  ' +
+      '--json prints JSON lines; --follow polls for new ones',
     options: {
       config: { type: 'string', short: 'c' },
       state: { type: 'string' },
@@ -187,8 +189,8 @@ const commands: Record<string, Command> = {
   status: {
     usage: 'infergate status [-c FILE] [--url URL] [--json]',
     summary:
-      "one-screen summary of the running gateway, from /status.json on the config's metrics listener " +
-      '(or URL); when it does not answer, a summary of the state file and exit 69',
+      "one-screen summary of the running gateway, from /status.json on the config's metrics\n  " +
+      'listener (or URL); when it does not answer, a summary of the state file and exit 69',
     options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' } },
     async run(values, positionals) {
       if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
