@@ -9,9 +9,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { INBOX_FILE } from '../daemon/state/schema.js';
 
-/** The state database's file name in `state.dir` (the core's state module names it). */
-export const DECISION_LOG_FILE = 'infergate.db';
+/** The state database's file name in `state.dir`. */
+export const DECISION_LOG_FILE = INBOX_FILE;
 /** A stopped gateway's database is copied into memory up to this size, bytes. */
 const MAX_COPY_BYTES = 1024 * 1024 * 1024;
 

@@ -197,8 +197,10 @@ const commands: Record<string, Command> = {
       const config = loadConfigOrExit(
         (values.config as string | undefined) ?? join(packageRoot, 'config', 'default.yaml'),
       );
-      const { statusCommand } = await import('./status-command.js');
+      const { statusCommand, urlProblem } = await import('./status-command.js');
       const url = (values.url as string | undefined) ?? null;
+      const problem = url === null ? null : urlProblem(url, config);
+      if (problem !== null) throw new UsageError(problem);
       return statusCommand({ config, url, json: values.json === true }, process.stdout, process.stderr);
     },
   },

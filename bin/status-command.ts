@@ -4,7 +4,8 @@
  * file instead (backlog and the last decisions), and exits 69 so scripts can tell the two apart.
  */
 import type { InfergateConfig } from '../daemon/config.js';
-import type { StatusSnapshot } from '../adapters/ops/status-snapshot.js';
+import type { StatusSnapshot } from '../adapters/ops/index.js';
+import { hostScope, LOCAL_SCOPES } from '../config/host-scope.js';
 import { localTime } from './local-time.js';
 import { DecisionLogReader, DecisionLogUnreadable, type DecisionLogSummary } from './decision-log-reader.js';
 
@@ -29,6 +30,24 @@ export function statusUrl(config: InfergateConfig): { url: string } | { problem:
   if (port === 0) return { problem: 'metrics.port is 0 (a free port picked at start): pass --url' };
   const target = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return { url: `http://${target.includes(':') ? `[${target}]` : target}:${port}/status.json` };
+}
+
+/**
+ * `--url` is held to the no-egress rule like the config's addresses: http on a local host only (unless the
+ * config allows public endpoints). Null when acceptable, else why not.
+ */
+export function urlProblem(url: string, config: InfergateConfig): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `--url ${url} is not a URL`;
+  }
+  if (parsed.protocol !== 'http:') return '--url takes an http:// address (the metrics listener)';
+  if (!config.privacy.allowPublicEndpoints && !LOCAL_SCOPES.has(hostScope(parsed.hostname))) {
+    return `--url ${parsed.hostname} is not a local address (privacy.allowPublicEndpoints is off)`;
+  }
+  return null;
 }
 
 export async function statusCommand(

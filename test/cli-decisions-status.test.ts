@@ -233,9 +233,12 @@ t.test('decisions: filters, --json, -n, --follow; status: running, then from the
   }
 });
 
-t.test('decisions on a state dir with no log: exit 66, said plainly', async (t) => {
+t.test('decisions on a state dir with no log: exit 66; status --url only to local addresses', async (t) => {
   const missing = cli(['decisions', '--state', '/nonexistent/state']);
   t.equal(missing.status, 66);
   t.match(missing.stderr, /no decision log at \/nonexistent\/state\/infergate\.db/);
   t.notMatch(missing.stderr, /at .*\.js:\d+/, 'no stack trace');
+  const remote = cli(['status', '--url', 'http://8.8.8.8:9464/status.json']);
+  t.equal(remote.status, 64, 'status --url to a public address is refused (no-egress guard)');
+  t.match(remote.stderr, /8\.8\.8\.8 is not a local address/);
 });
