@@ -30,7 +30,7 @@ export const EXIT_NO_INPUT = 66;
 const FOLLOW_BATCH = 1_000;
 const DEFAULT_POLL_MS = 1_000;
 /** Column caps of the table, characters; longer values are cut with `…`. */
-const CAPS = { pipeline: 16, id: 24, decision: 12, reason: 14 };
+const CAPS = { pipeline: 16, id: 18, decision: 12, reason: 14 };
 
 export async function decisionsCommand(
   options: DecisionsOptions,
@@ -119,22 +119,14 @@ function jsonLine(row: DecisionRow): string {
   })}\n`;
 }
 
-const HEADINGS = [
-  'decided (local time)',
-  'pipeline',
-  'id',
-  'decision',
-  'source',
-  'reason',
-  'score',
-  'latency',
-];
+const HEADINGS = ['decided (local)', 'pipeline', 'id', 'decision', 'source', 'reason', 'score', 'latency'];
 /** Right-aligned columns. */
 const NUMERIC = new Set([6, 7]);
 
 function table(rows: readonly DecisionRow[], header: boolean): string {
   const cells = rows.map((row) => [
-    localTime(row.decidedAt, true),
+    // The year is left out to keep a row within 100 columns; --json carries full ISO times.
+    localTime(row.decidedAt, true).slice(5),
     cut(row.pipeline, CAPS.pipeline),
     cut(row.id, CAPS.id),
     cut(row.decision, CAPS.decision),
