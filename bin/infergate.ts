@@ -140,7 +140,81 @@ const commands: Record<string, Command> = {
       return auditExport(stateDir, since, process.stdout);
     },
   },
+  decisions: {
+    usage: 'infergate decisions [-c FILE | --state DIR] [FILTERS] [-n N] [--json] [--follow]',
+    // Broken into lines for `decisions --help`; the top-level help re-wraps on whitespace.
+    summary:
+      'the latest decisions from the state file, read-only (the service group may run it);\n  ' +
+      'FILTERS: --pipeline P, --source model|fallback, --reason R,\n  ' +
+      '--since T (ISO 8601, epoch ms, or an age: 90s, 15m, 2h, 7d); -n N rows (default 20);\n  ' +
+      '--json prints JSON lines; --follow polls for new ones',
+    options: {
+      config: { type: 'string', short: 'c' },
+      state: { type: 'string' },
+      pipeline: { type: 'string' },
+      source: { type: 'string' },
+      reason: { type: 'string' },
+      since: { type: 'string' },
+      n: { type: 'string', short: 'n' },
+      json: { type: 'boolean' },
+      follow: { type: 'boolean', short: 'f' },
+    },
+    async run(values, positionals) {
+      if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+      const { decisionsCommand, parseSinceArgument } = await import('./decisions-command.js');
+      const since = values.since === undefined ? undefined : parseSinceArgument(values.since as string);
+      if (since === null) throw new UsageError('--since takes ISO 8601, epoch milliseconds or an age (15m)');
+      const limit = Number((values.n as string | undefined) ?? '20');
+      if (!Number.isInteger(limit) || limit < 0) throw new UsageError('-n takes a whole number of rows');
+      const stop = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      return decisionsCommand(
+        {
+          stateDir: stateDirOf(values),
+          filter: {
+            pipeline: values.pipeline as string | undefined,
+            source: values.source as string | undefined,
+            reason: values.reason as string | undefined,
+            since,
+          },
+          limit,
+          json: values.json === true,
+          follow: values.follow === true,
+          stop,
+        },
+        process.stdout,
+        process.stderr,
+      );
+    },
+  },
+  status: {
+    usage: 'infergate status [-c FILE] [--url URL] [--json]',
+    summary:
+      "one-screen summary of the running gateway, from /status.json on the config's metrics\n  " +
+      'listener (or URL); when it does not answer, a summary of the state file and exit 69',
+    options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' } },
+    async run(values, positionals) {
+      if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+      const config = loadConfigOrExit(
+        (values.config as string | undefined) ?? join(packageRoot, 'config', 'default.yaml'),
+      );
+      const { statusCommand, urlProblem } = await import('./status-command.js');
+      const url = (values.url as string | undefined) ?? null;
+      const problem = url === null ? null : urlProblem(url, config);
+      if (problem !== null) throw new UsageError(problem);
+      return statusCommand({ config, url, json: values.json === true }, process.stdout, process.stderr);
+    },
+  },
 };
+
+/** `--state DIR`, else `state.dir` of `-c FILE` (default: the shipped config). */
+function stateDirOf(values: Record<string, unknown>): string {
+  if (typeof values.state === 'string') return values.state;
+  const file = (values.config as string | undefined) ?? join(packageRoot, 'config', 'default.yaml');
+  return loadConfigOrExit(file).state.dir;
+}
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
@@ -162,8 +236,8 @@ function usage(): string {
     ...lines,
     '  infergate --help | --version',
     '',
-    'exit codes: 0 ok, 64 usage error, 65 model or data refused, 66 input unreadable, 70 internal error,',
-    '  73 output not writable, 78 invalid config',
+    'exit codes: 0 ok, 64 usage error, 65 model or data refused, 66 input unreadable,',
+    '  69 gateway not answering (status), 70 internal error, 73 output not writable, 78 invalid config',
     '',
   ].join('\n');
 }

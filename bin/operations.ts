@@ -1,7 +1,7 @@
 /**
  * The operations side of a running gateway, wired from the config: systemd notifications (READY,
- * WATCHDOG, RELOADING, STOPPING, STATUS), the Prometheus registry the core reports into, the local
- * /metrics, /healthz and /readyz endpoint, and the optional stats messages. run-gateway.ts drives it
+ * WATCHDOG, RELOADING, STOPPING, STATUS), the Prometheus registry and the status page's model the core
+ * reports into, the local /metrics, /healthz, /readyz and /status endpoint, and the optional stats messages. run-gateway.ts drives it
  * through the gateway's lifecycle.
  */
 import { readFileSync } from 'node:fs';
@@ -9,11 +9,13 @@ import {
   createMetricsRegistry,
   createMetricsServer,
   createStatsPublisher,
+  createStatusModel,
   createSystemdNotifier,
   systemdListenFd,
   type MetricsRegistry,
   type MetricsServer,
   type StatsPublisher,
+  type StatusModel,
   type SystemdNotifier,
 } from '../adapters/ops/index.js';
 import type { InfergateConfig } from '../daemon/config.js';
@@ -54,10 +56,11 @@ export function createOperations(
     gateway: undefined,
     transport: undefined,
   };
+  const version = packageVersion();
   const registry = createMetricsRegistry({
     pipelines: config.pipelines.map((p) => p.name),
     models: [...new Set(config.pipelines.map((p) => p.model))],
-    version: packageVersion(),
+    version,
     sources: {
       queues: () => state.gateway?.queues ?? new Map(),
       mqttConnected: () => state.transport?.state === 'connected',
@@ -65,8 +68,35 @@ export function createOperations(
       ready: () => state.gateway?.ready ?? false,
     },
   });
+  const status = createStatusModel({
+    config,
+    version,
+    totals: () => registry.snapshot(),
+    gateway: () => state.gateway?.status,
+    transportState: () => state.transport?.state,
+  });
   const notifier = createSystemdNotifier({ logger, env });
-  return new GatewayOperations(config, logger, env, registry, notifier, state);
+  return new GatewayOperations(config, logger, env, { registry, status }, notifier, state);
+}
+
+/** The registry and the status model both hear of every decision and dead letter. */
+function reportingTo(registry: MetricsRegistry, status: StatusModel): GatewayMetrics {
+  return {
+    eventReceived: (pipeline) => registry.eventReceived(pipeline),
+    eventDecided: (pipeline, source, reason, latencyMs) => {
+      registry.eventDecided(pipeline, source, reason, latencyMs);
+      status.eventDecided(pipeline, source, reason, latencyMs);
+    },
+    stageLatency: (pipeline, stage, ms) => registry.stageLatency(pipeline, stage, ms),
+    deadLetter: (code, topic) => {
+      registry.deadLetter(code, topic);
+      status.deadLetter(code, topic);
+    },
+    redelivery: (pipeline) => registry.redelivery(pipeline),
+    lateModelResult: (model) => registry.lateModelResult(model),
+    modelLoaded: (model, loadMs) => registry.modelLoaded(model, loadMs),
+    walRestart: (heldMs, restarted) => registry.walRestart(heldMs, restarted),
+  };
 }
 
 class GatewayOperations implements Operations {
@@ -74,6 +104,8 @@ class GatewayOperations implements Operations {
   private readonly log: Logger;
   private readonly env: NodeJS.ProcessEnv;
   private readonly registry: MetricsRegistry;
+  private readonly status: StatusModel;
+  private readonly reporting: GatewayMetrics;
   private readonly notifier: SystemdNotifier;
   private readonly parts: { gateway: Gateway | undefined; transport: MqttTransport | undefined };
   private server: MetricsServer | undefined;
@@ -87,14 +119,16 @@ class GatewayOperations implements Operations {
     config: InfergateConfig,
     logger: Logger,
     env: NodeJS.ProcessEnv,
-    registry: MetricsRegistry,
+    reporters: { registry: MetricsRegistry; status: StatusModel },
     notifier: SystemdNotifier,
     parts: { gateway: Gateway | undefined; transport: MqttTransport | undefined },
   ) {
     this.config = config;
     this.log = logger;
     this.env = env;
-    this.registry = registry;
+    this.registry = reporters.registry;
+    this.status = reporters.status;
+    this.reporting = reportingTo(reporters.registry, reporters.status);
     this.notifier = notifier;
     this.parts = parts;
     this.server = undefined;
@@ -106,18 +140,20 @@ class GatewayOperations implements Operations {
   }
 
   get metrics(): GatewayMetrics {
-    return this.registry;
+    return this.reporting;
   }
 
   attach(parts: { gateway: Gateway; transport: MqttTransport }): void {
     this.parts.gateway = parts.gateway;
     this.parts.transport = parts.transport;
-    parts.transport.on('connect', () => {
+    parts.transport.on('connect', ({ sessionPresent }) => {
+      this.status.brokerConnected(sessionPresent);
       this.connects += 1;
       if (this.connects > 1) this.registry.mqttReconnected();
       if (this.phase === 'serving') this.notifier.status(this.statusLine());
     });
     parts.transport.on('disconnect', ({ reason }) => {
+      this.status.brokerDisconnected(reason);
       if (this.phase === 'serving') this.notifier.status(`broker disconnected (${reason}); reconnecting`);
     });
     this.stats = createStatsPublisher({
@@ -134,10 +170,12 @@ class GatewayOperations implements Operations {
     this.notifier.status('starting: loading models, connecting to the broker');
     this.registry.start();
     if (!this.config.metrics.enabled) return;
+    await this.status.start();
     const server = createMetricsServer({
       logger: this.log,
       config: this.config.metrics,
       exposition: this.registry,
+      status: this.status,
       readiness: () => this.readiness(),
       listenFd: systemdListenFd(this.env, 'metrics'),
     });

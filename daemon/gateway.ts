@@ -9,6 +9,7 @@ import { jobKey, type Job } from './job.js';
 import { loadModels } from './load-models.js';
 import { Outbox } from './outbox.js';
 import type { Clock, Logger, ModelRunner, MqttTransport } from './ports.js';
+import type { ModelInfo } from './ports.js';
 import { noopMetrics, systemClock, type GatewayMetrics } from './ports.js';
 import { recoverInbox } from './recovery.js';
 import { replyTopicForStored } from './reply-target.js';
@@ -78,6 +79,14 @@ export class Gateway {
   /** Per model: events queued and runs in flight (for metrics). Empty until the models are loaded. */
   get queues(): ReadonlyMap<string, LaneStats> {
     return this.running?.scheduler.stats() ?? new Map();
+  }
+
+  /** For the status page: the models in use, events awaiting a decision, decisions awaiting the broker. */
+  get status(): { models: ReadonlyMap<string, ModelInfo>; undecided: number; unacknowledged: number } {
+    const models = new Map<string, ModelInfo>();
+    for (const p of this.started ? (this.running?.intake.pipelines ?? []) : [])
+      models.set(p.config.model, p.model.info);
+    return { models, undecided: this.jobs.size, unacknowledged: this.outbox?.inFlight ?? 0 };
   }
 
   /** Opens the state, loads and warms every model, connects, then finishes what a previous run left. */

@@ -94,7 +94,7 @@ export class Outbox {
     context: { pipeline: string | null; eventId: string | null },
   ): void {
     this.deadLetters += 1;
-    this.metrics.deadLetter(code);
+    this.metrics.deadLetter(code, message.topic);
     if (!this.deadLetterBudget.take()) {
       this.suppressedDeadLetters += 1;
       this.reportSuppressed();

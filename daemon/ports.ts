@@ -199,7 +199,8 @@ export interface GatewayMetrics {
   eventDecided(pipeline: string, source: string, reason: string, latencyMs: number): void;
   /** Time an event spent in one stage, milliseconds. */
   stageLatency(pipeline: string, stage: DecisionStage, ms: number): void;
-  deadLetter(code: string): void;
+  /** A refused event: its error code and the topic it came on (never the payload). */
+  deadLetter(code: string, topic: string): void;
   redelivery(pipeline: string): void;
   lateModelResult(model: string): void;
   modelLoaded(model: string, loadMs: number): void;

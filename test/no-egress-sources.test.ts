@@ -28,6 +28,10 @@ const ALLOWED: Record<string, string> = {
   'adapters/ops/metrics-server.ts':
     'listens on metrics.host or the socket systemd passed; no outbound connection',
   'adapters/ops/systemd-notifier.ts': 'datagrams to $NOTIFY_SOCKET, a Unix socket on this box',
+  'adapters/ops/status-page.ts':
+    "the page's own script fetches status.json from the listener that served it (CSP connect-src 'self')",
+  'bin/status-command.ts':
+    'GET /status.json from the metrics listener the config names, or a --url held to the no-egress guard',
   'config/host-scope.ts': 'net.isIP and BlockList only: address arithmetic, no I/O',
 };
 

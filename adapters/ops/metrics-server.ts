@@ -1,6 +1,7 @@
 /**
  * The local HTTP endpoint: `/metrics` (Prometheus text), `/healthz` (the process answers) and `/readyz`
- * (the gateway serves). Read-only and bounded: GET/HEAD only, no request bodies, small headers, short
+ * (the gateway serves), plus the status page (`/`, `/status`) and its data (`/status.json`) when given a
+ * status source. Read-only and bounded: GET/HEAD only, no request bodies, small headers, short
  * timeouts, few connections. Listens on `metrics.host:metrics.port`, or on a socket systemd passed in.
  */
 import http from 'node:http';
@@ -8,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { MetricsConfig } from '../../daemon/config.js';
 import { ErrorCodes, InfergateError } from '../../daemon/errors.js';
 import type { Logger } from '../../daemon/ports.js';
+import { statusPage } from './status-page.js';
 
 export interface MetricsServerDeps {
   logger: Logger;
@@ -16,6 +18,8 @@ export interface MetricsServerDeps {
   exposition: { metrics(): Promise<string>; readonly contentType: string };
   /** Null when the gateway is ready, else why it is not (one line). */
   readiness(): string | null;
+  /** What `/status.json` answers; without it there is no status page. */
+  status?: { snapshot(): Promise<unknown> };
   /** A listening socket from systemd (socket activation); used instead of host and port. */
   listenFd: number | null;
 }
@@ -154,9 +158,26 @@ class HttpMetricsServer implements MetricsServer {
           ? this.reply(response, 200, 'ready\n')
           : this.reply(response, 503, `not ready: ${problem}\n`);
       }
-      default:
-        return this.reply(response, 404, 'not found: try /metrics, /healthz or /readyz\n');
+      case '/':
+      case '/status':
+        if (this.deps.status === undefined) break;
+        response.setHeader('Content-Type', 'text/html; charset=utf-8');
+        response.setHeader('Content-Security-Policy', statusPage.contentSecurityPolicy);
+        return this.reply(response, 200, statusPage.html);
+      case '/status.json': {
+        if (this.deps.status === undefined) break;
+        let body: string;
+        try {
+          body = `${JSON.stringify(await this.deps.status.snapshot())}\n`;
+        } catch (error) {
+          this.log.error({ err: error }, 'status collection failed');
+          return this.reply(response, 500, 'status collection failed\n');
+        }
+        response.setHeader('Content-Type', 'application/json; charset=utf-8');
+        return this.reply(response, 200, body);
+      }
     }
+    return this.reply(response, 404, 'not found: try /metrics, /healthz, /readyz or /status\n');
   }
 
   private reply(response: http.ServerResponse, status: number, body: string, close = false): void {
