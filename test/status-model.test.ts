@@ -10,7 +10,7 @@ import t from 'tap';
 import { DeadLetterRing } from '../adapters/ops/dead-letter-ring.js';
 import { DecisionMinutes } from '../adapters/ops/decision-minutes.js';
 import { LatencyWindow } from '../adapters/ops/latency-window.js';
-import { parseLlamaDevice } from '../adapters/ops/llama-device-in-use.js';
+import { parseLlamaDevice } from '../adapters/llama/device-report.js';
 import { quantizationFromFileName, readModelCardSummary } from '../adapters/ops/model-card-summary.js';
 import { packageRoot } from './helpers/gateway-process.js';
 

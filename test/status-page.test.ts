@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { parseLlamaDevice } from '../adapters/ops/llama-device-in-use.js';
+import { parseLlamaDevice } from '../adapters/llama/device-report.js';
 import type { StatusSnapshot } from '../adapters/ops/status-snapshot.js';
 import { dumpDom, requireChromium, screenshot, visibleText } from './helpers/chromium.js';
 import { startGatewayFixture } from './helpers/gateway-fixture.js';

@@ -67,8 +67,13 @@ export function parseLlamaDevice(maps: string): LlamaDeviceReport | null {
   return { build: gpuBackend ?? 'cpu', cpuVariant, binaryDir };
 }
 
+/** The binary package's name (`linux-x64`, `linux-x64-cuda`) or the local build's folder. */
+export function binaryName(report: LlamaDeviceReport): string {
+  return basename(report.binaryDir);
+}
+
 /** One line for logs, tables and the status page: `cpu build, CPU variant zen4 (linux-x64)`. */
 export function describeLlamaDevice(report: LlamaDeviceReport): string {
   const variant = report.cpuVariant === null ? 'one CPU library' : `CPU variant ${report.cpuVariant}`;
-  return `${report.build} build, ${variant} (${basename(report.binaryDir)})`;
+  return `${report.build} build, ${variant} (${binaryName(report)})`;
 }

@@ -9,7 +9,7 @@ import type { ModelInfo, TransportState } from '../../daemon/ports.js';
 import { DeadLetterRing } from './dead-letter-ring.js';
 import { DecisionMinutes } from './decision-minutes.js';
 import { LatencyWindow } from './latency-window.js';
-import { binaryName, llamaDeviceInUse, type LlamaDeviceReport } from './llama-device-in-use.js';
+import { binaryName, llamaDeviceInUse, type LlamaDeviceReport } from '../llama/device-report.js';
 import type { MetricsSnapshot } from './metrics-registry.js';
 import {
   quantizationFromFileName,
@@ -221,7 +221,7 @@ class GatewayStatusModel implements StatusModel {
     const pipelines = config.pipelines.filter((p) => config.models[p.model]?.runtime === 'llama');
     if (pipelines.length === 0) return null;
     if (this.llamaBuild === undefined || now - this.llamaBuild.at > LLAMA_BUILD_CACHE_MS) {
-      this.llamaBuild = { at: now, value: await llamaDeviceInUse() };
+      this.llamaBuild = { at: now, value: llamaDeviceInUse() };
     }
     const build = this.llamaBuild.value;
     return {
