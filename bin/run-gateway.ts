@@ -1,4 +1,5 @@
 import { createJsonDecoder } from '../adapters/decoders/index.js';
+import { configureImageDecoding, imageDecoders } from '../adapters/decoders/image/index.js';
 import { createEmbeddedBroker, createMqttTransport, type EmbeddedBroker } from '../adapters/mqtt/index.js';
 import { createSparkplug } from '../adapters/sparkplug/index.js';
 import type { InfergateConfig } from '../daemon/config.js';
@@ -120,12 +121,17 @@ async function buildGateway(
     logger,
   });
   const transport = sparkplug.transport;
+  configureImageDecoding();
   const gateway = createGateway({
     config,
     logger,
     transport,
     models,
-    decoders: { json: createJsonDecoder({ limits: config.limits }), sparkplug: sparkplug.decoder },
+    decoders: {
+      json: createJsonDecoder({ limits: config.limits }),
+      sparkplug: sparkplug.decoder,
+      image: imageDecoders(config.limits),
+    },
     metrics,
   });
   return { broker, gateway, transport };

@@ -1,6 +1,13 @@
-import type { DecisionRules, InputMapping, PipelineConfig, PromptConfig } from '../daemon/config.js';
+import type {
+  DecisionRules,
+  ImageConfig,
+  InputMapping,
+  PipelineConfig,
+  PromptConfig,
+} from '../daemon/config.js';
 import { ConfigProblems, childPath, indexPath, readMapping } from './config-problems.js';
 import { decisionProblem, parseDecisionRules } from './decision-rules.js';
+import { parseImageConfig } from './image-config.js';
 import { parseInputMapping } from './input-mapping.js';
 import { parsePromptConfig } from './prompt-config.js';
 import { sparkplugPipelineProblems } from './sparkplug-config.js';
@@ -18,7 +25,9 @@ import {
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 export const MAX_PIPELINES = 256;
 export const MAX_RESPONSE_TOPICS = 64;
-export const DECODERS = ['json', 'sparkplug'] as const;
+export const DECODERS = ['json', 'sparkplug', 'image'] as const;
+/** Bounds of a pipeline's own `maxPayloadBytes` (images are larger than the JSON default allows). */
+export const PIPELINE_MAX_PAYLOAD_BYTES = { min: 1, max: 67108864 } as const;
 
 /** Bounds and defaults of the numeric pipeline keys; `default: null` means required. */
 export const PIPELINE_LIMITS = {
@@ -42,6 +51,8 @@ const PIPELINE_KEYS = [
   'maxQueue',
   'maxEventAgeMs',
   'timestampField',
+  'image',
+  'maxPayloadBytes',
 ] as const;
 
 export interface PipelineContext {
@@ -122,7 +133,8 @@ function validatePipeline(
   required('fallback', decisionProblem);
   const fallback = problems.count === fallbackBefore ? (entry.fallback as string) : null;
 
-  const { input, prompt } = parseModelInput(entry, path, context, problems);
+  const image = parsePipelineImage(entry, decoder, at, problems);
+  const { input, prompt } = parseModelInput(entry, path, context, problems, image !== null);
 
   let decide: DecisionRules | null = null;
   if (entry.decide === undefined || entry.decide === null) {
@@ -165,9 +177,16 @@ function validatePipeline(
     problems.add(at('timestampField'), 'must be a dotted field path (e.g. ts or meta.createdAt)');
   }
 
+  const maxPayloadBytes = entry.maxPayloadBytes ?? null;
+  if (maxPayloadBytes !== null) {
+    const { min, max } = PIPELINE_MAX_PAYLOAD_BYTES;
+    const problem = integerProblem(maxPayloadBytes, min, max);
+    if (problem !== null) problems.add(at('maxPayloadBytes'), problem);
+  }
+
   if (
     problems.count !== before ||
-    (input === null && prompt === null) ||
+    (input === null && prompt === null && image === null) ||
     decide === null ||
     responseTopics === null
   ) {
@@ -188,7 +207,28 @@ function validatePipeline(
     maxQueue: numbers.maxQueue,
     maxEventAgeMs: numbers.maxEventAgeMs,
     timestampField: timestampField as string | null,
+    image,
+    maxPayloadBytes: maxPayloadBytes as number | null,
   };
+}
+
+/** `image` is required with `decoder: image` and refused with any other decoder. */
+function parsePipelineImage(
+  entry: Record<string, unknown>,
+  decoder: unknown,
+  at: (key: string) => string,
+  problems: ConfigProblems,
+): ImageConfig | null {
+  const given = entry.image !== undefined && entry.image !== null;
+  if (decoder !== 'image') {
+    if (given) problems.add(at('image'), 'is only for decoder: image');
+    return null;
+  }
+  if (!given) {
+    problems.add(at('image'), 'is required with decoder: image ({ width, height, ... })');
+    return null;
+  }
+  return parseImageConfig(entry.image, at('image'), problems);
 }
 
 /**
@@ -200,6 +240,7 @@ function parseModelInput(
   path: string,
   context: PipelineContext,
   problems: ConfigProblems,
+  isImage = false,
 ): { input: InputMapping | null; prompt: PromptConfig | null } {
   const at = (key: string): string => childPath(path, key);
   const hasInput = entry.input !== undefined && entry.input !== null;
@@ -223,8 +264,9 @@ function parseModelInput(
         `is for LLM (llama) models; model ${String(entry.model)} is onnx: use input`,
       );
     }
-    if (!hasInput) problems.add(at('input'), 'is required');
-  } else if (!hasInput && !hasPrompt) {
+    // An image pipeline without `input` feeds the preprocessed image as the model's whole input.
+    if (!hasInput && !isImage) problems.add(at('input'), 'is required');
+  } else if (!hasInput && !hasPrompt && !isImage) {
     problems.add(at('input'), 'is required (or prompt, for a llama model)');
   } else if (hasInput && hasPrompt) {
     problems.add(path, 'must hold exactly one of input (onnx models) and prompt (llama models)');

@@ -91,6 +91,21 @@ export class Answering {
   }
 
   /**
+   * Decides a recorded job `invalid_input` (its staged decode failed). Returns false when it already had
+   * its decision (the deadline came first).
+   */
+  refused(job: Job, error: InfergateError): boolean {
+    if (!this.claim(job)) {
+      if (!job.answered) this.whenWritable(() => this.refused(job, error));
+      return false;
+    }
+    const { clock } = this.deps;
+    const latencyMs = clock.monotonic() - job.receivedMono;
+    this.settleJob(job, fallbackDecision(job.pipeline, 'invalid_input', latencyMs, clock.now(), error));
+    return true;
+  }
+
+  /**
    * Decides an event as it arrives (invalid input, expired), recording event and decision at once. Returns
    * false when the event id is already on record (a redelivery), and then records nothing. Throws when the
    * event could not be recorded (its PUBACK must not go out).

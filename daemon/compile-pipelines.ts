@@ -1,8 +1,15 @@
-import type { InfergateConfig } from './config.js';
+import type { InfergateConfig, PipelineConfig } from './config.js';
+import { ErrorCodes, ModelError } from './errors.js';
 import { compilePipeline, type Pipeline } from './pipeline.js';
-import type { ModelRunner, PayloadDecoder } from './ports.js';
+import type { ModelRunner, PayloadDecoder, StagedDecoder } from './ports.js';
 
-export type Decoders = Readonly<Record<InfergateConfig['pipelines'][number]['decoder'], PayloadDecoder>>;
+/** A decoder made per pipeline, from that pipeline's config (an image decoder's size and normalisation). */
+export interface DecoderFactory {
+  forPipeline(config: PipelineConfig): PayloadDecoder | StagedDecoder;
+}
+
+/** The decoders the entry point wires, by `decoder` name: one shared function, or a factory per pipeline. */
+export type Decoders = Readonly<Partial<Record<PipelineConfig['decoder'], PayloadDecoder | DecoderFactory>>>;
 
 /** Compiles every pipeline of `config` against its loaded model (`models`, by name) and its decoder. */
 export function compilePipelines(
@@ -11,6 +18,17 @@ export function compilePipelines(
   decoders: Decoders,
 ): Pipeline[] {
   return config.pipelines.map((pipelineConfig) =>
-    compilePipeline(pipelineConfig, models.get(pipelineConfig.model)!, decoders[pipelineConfig.decoder]),
+    compilePipeline(pipelineConfig, models.get(pipelineConfig.model)!, decoderFor(pipelineConfig, decoders)),
   );
+}
+
+function decoderFor(config: PipelineConfig, decoders: Decoders): PayloadDecoder | StagedDecoder {
+  const entry = decoders[config.decoder];
+  if (entry === undefined) {
+    throw new ModelError(
+      ErrorCodes.MODEL_SHAPE,
+      `pipeline ${config.name}: no ${config.decoder} decoder is wired`,
+    );
+  }
+  return typeof entry === 'function' ? entry : entry.forPipeline(config);
 }

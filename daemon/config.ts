@@ -141,7 +141,7 @@ export interface PipelineConfig {
   /** MQTT filters a request's Response Topic must match; empty means response topics are refused. */
   responseTopics: string[];
   /** `sparkplug`: Sparkplug B DATA messages, metrics resolved through the sender's BIRTH. */
-  decoder: 'json' | 'sparkplug';
+  decoder: 'json' | 'sparkplug' | 'image';
   model: string;
   /** Tensor models (ONNX): event fields → input tensor. Exactly one of `input` and `prompt` is set. */
   input: InputMapping | null;
@@ -160,6 +160,27 @@ export interface PipelineConfig {
    * against `maxEventAgeMs`. Null: age is counted from arrival at the gateway.
    */
   timestampField: string | null;
+  /** `decoder: image`: how the picture becomes the model input; null for other decoders. */
+  image: ImageConfig | null;
+  /** Largest payload this pipeline accepts, bytes; null: the decoder's default (`limits.maxPayloadBytes`). */
+  maxPayloadBytes: number | null;
+}
+
+/**
+ * An image pipeline's preprocessing (see adapters/decoders/image/preprocess.ts): the payload is a
+ * JPEG/PNG/WebP, or, with `field`, a JSON event whose field at that path holds one in base64.
+ */
+export interface ImageConfig {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  fit: 'fill' | 'contain' | 'cover';
+  scale: number;
+  mean: number[];
+  std: number[];
+  layout: 'nchw' | 'nhwc';
+  maxInputPixels: number;
+  field: string | null;
 }
 
 export interface StateConfig {

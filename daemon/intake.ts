@@ -12,6 +12,7 @@ import type { Clock, GatewayMetrics, InboundMessage, Logger } from './ports.js';
 import { readEvent } from './read-event.js';
 import { replyTopicFor } from './reply-target.js';
 import type { Scheduler } from './scheduler.js';
+import { DecodeStage } from './decode-stage.js';
 
 export interface IntakeDeps {
   inbox: Inbox;
@@ -43,11 +44,21 @@ export class Intake {
   draining = false;
   /** The transport's message handler, bound once. */
   readonly onMessage: (message: InboundMessage) => void | Promise<void>;
+  /** Where events of staged decoders (images) finish decoding, after their acknowledgement. */
+  readonly decodes: DecodeStage;
 
   constructor(deps: IntakeDeps) {
     this.deps = deps;
     this.inbox = deps.inbox;
     this.onMessage = (message) => this.message(message);
+    this.decodes = new DecodeStage({
+      clock: deps.clock,
+      metrics: deps.metrics,
+      answering: deps.answering,
+      outbox: deps.outbox,
+      jobs: deps.jobs,
+      admit: (admission) => this.admit(admission),
+    });
   }
 
   /**
@@ -91,8 +102,15 @@ export class Intake {
       expiresAt === null ? Infinity : expiresAt - receivedAt,
     );
     metrics.eventReceived(pipeline.config.name);
-    const { eventId, sha256, replyTopic, input, eventTime, problem } = readEvent(pipeline, message, captures);
-    metrics.stageLatency(pipeline.config.name, 'decode', clock.monotonic() - receivedMono);
+    const { eventId, sha256, replyTopic, input, eventTime, fields, problem } = readEvent(
+      pipeline,
+      message,
+      captures,
+    );
+    // A staged event reports its decode time once its decode completes.
+    if (fields === undefined) {
+      metrics.stageLatency(pipeline.config.name, 'decode', clock.monotonic() - receivedMono);
+    }
     const event: NewEvent = {
       pipeline: pipeline.config.name,
       eventId,
@@ -102,7 +120,7 @@ export class Intake {
       expiresAt,
       responseTopic: message.responseTopic ?? null,
       correlation: message.correlationData ?? null,
-      payload: message.payload,
+      payload: pipeline.keepsPayload ? message.payload : null,
       inputSha256: sha256,
     };
 
@@ -126,15 +144,22 @@ export class Intake {
     }
     if (!this.inbox.insert(event)) return this.redelivery(pipeline, eventId, message, captures);
     if (this.draining) return; // recorded and acknowledged; answered by the next start
+    const chained = { topic: event.topic, receivedAt, inputSha256: sha256 };
+    const deadlineMono = receivedMono + budgetMs;
+    const correlation = event.correlation;
+    if (fields !== undefined) {
+      const admission = { pipeline, eventId, chained, receivedMono, deadlineMono, replyTopic, correlation };
+      return this.decodes.submit({ admission, fields, message });
+    }
     this.admit({
       pipeline,
       eventId,
-      chained: { topic: event.topic, receivedAt, inputSha256: sha256 },
+      chained,
       receivedMono,
-      deadlineMono: receivedMono + budgetMs,
+      deadlineMono,
       input: input!,
       replyTopic,
-      correlation: event.correlation,
+      correlation,
     });
   }
 

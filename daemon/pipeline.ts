@@ -1,8 +1,8 @@
 import type { PipelineConfig } from './config.js';
 import { compileDecisionRules, type CompiledDecisionRules } from './decision-rules.js';
-import { ErrorCodes, ModelError } from './errors.js';
+import { ErrorCodes, InputError, ModelError } from './errors.js';
 import { assertModelWidth, compileInputMapping } from './input-mapping.js';
-import type { EventFields, ModelRunner, PayloadDecoder } from './ports.js';
+import type { EventFields, ModelRunner, PayloadDecoder, StagedDecoder } from './ports.js';
 import { compilePromptTemplate } from './prompt-template.js';
 import { matchTopic, stripSharePrefix } from './topics.js';
 
@@ -17,7 +17,12 @@ export interface Pipeline {
   readonly config: PipelineConfig;
   readonly model: ModelRunner;
   readonly modelRef: { name: string; sha256: string };
+  /** The decode done in the message handler (all of it, for a decoder that is not staged). */
   readonly decoder: PayloadDecoder;
+  /** The slow rest of a staged decoder's work, run after the event is acknowledged; null when there is none. */
+  readonly completeDecode: StagedDecoder['complete'] | null;
+  /** Whether the raw payload stays on record while the event is pending (recovery re-reads it). */
+  readonly keepsPayload: boolean;
   /** Turns a decoded event into the model's input; throws InputError naming the field at fault. */
   readonly encode: (event: EventFields) => EventInput;
   readonly rules: CompiledDecisionRules;
@@ -28,8 +33,9 @@ export interface Pipeline {
 export function compilePipeline(
   config: PipelineConfig,
   model: ModelRunner,
-  decoder: PayloadDecoder,
+  decoder: PayloadDecoder | StagedDecoder,
 ): Pipeline {
+  const staged = typeof decoder === 'function' ? null : decoder;
   const rules = compileDecisionRules(config.decide, model.info.outputWidth, model.info.labels);
   const filter = stripSharePrefix(config.subscribe);
   return Object.freeze({
@@ -39,7 +45,10 @@ export function compilePipeline(
       name: model.info.name,
       sha256: model.info.sha256.slice(0, MODEL_SHA_PREFIX_LENGTH),
     }),
-    decoder,
+    decoder: staged === null ? (decoder as PayloadDecoder) : staged.decode,
+    completeDecode:
+      staged === null ? null : (fields: EventFields, payload: Buffer) => staged.complete(fields, payload),
+    keepsPayload: staged === null ? true : staged.keepsPayload,
     encode: compileEncoder(config, model),
     rules,
     match: (topic: string) => matchTopic(filter, topic),
@@ -48,6 +57,7 @@ export function compilePipeline(
 
 function compileEncoder(config: PipelineConfig, model: ModelRunner): (event: EventFields) => EventInput {
   if (model.inputKind === 'tensor') {
+    if (config.input === null && config.image !== null) return compileImageEncoder(config, model);
     if (config.input === null) throw shapeError(config, 'a tensor model needs an `input` mapping');
     const mapping = compileInputMapping(config.input);
     assertModelWidth(mapping, model.info.inputWidth, config.name);
@@ -64,6 +74,32 @@ function compileEncoder(config: PipelineConfig, model: ModelRunner): (event: Eve
     const text = prompt.render(event);
     model.checkInput?.(text);
     return text;
+  };
+}
+
+/** The event field an image decoder puts its tensor in (see adapters/decoders/image). */
+export const IMAGE_FIELD = 'image';
+
+/** An image pipeline without an `input` mapping: the preprocessed image is the model's whole input row. */
+function compileImageEncoder(config: PipelineConfig, model: ModelRunner): (event: EventFields) => EventInput {
+  const { channels, height, width } = config.image!;
+  const length = channels * height * width;
+  if (model.info.inputWidth !== length) {
+    throw shapeError(
+      config,
+      `the image is ${channels}×${height}×${width} = ${length} values but the model takes ${model.info.inputWidth}`,
+    );
+  }
+  return (event) => {
+    const image = event[IMAGE_FIELD];
+    if (!(image instanceof Float32Array) || image.length !== length) {
+      throw new InputError(
+        ErrorCodes.INPUT_FIELD_INVALID,
+        `${IMAGE_FIELD} must be ${length} decoded values`,
+        IMAGE_FIELD,
+      );
+    }
+    return image;
   };
 }
 

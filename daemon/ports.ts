@@ -185,6 +185,19 @@ export type EventFields = Record<string, unknown>;
  */
 export type PayloadDecoder = (payload: Buffer, topic: string) => EventFields;
 
+/**
+ * A decoder whose work is partly slow (an image decoded on libvips threads). `decode` is the quick part and
+ * runs in the message handler: the fields known at once, enough for the event's id, reply topic and time,
+ * and the refusals that need no decoding (size, format). `complete` is the rest, run after the event is
+ * recorded and acknowledged: it resolves to the complete fields, or rejects with InputError.
+ */
+export interface StagedDecoder {
+  readonly decode: PayloadDecoder;
+  complete(fields: EventFields, payload: Buffer): Promise<EventFields>;
+  /** False when the raw payload is not worth keeping on record while pending (an image: megabytes). */
+  readonly keepsPayload: boolean;
+}
+
 // ---------------------------------------------------------------- metrics
 
 export type DecisionStage = 'decode' | 'queue' | 'inference' | 'publish';

@@ -16,6 +16,11 @@ export interface ReadEvent {
   input: EventInput | undefined;
   /** When the event happened, from the pipeline's `timestampField`; null when none is configured. */
   eventTime: number | null;
+  /**
+   * A staged pipeline's quick fields, for its decode stage to complete (then `input` is absent); undefined
+   * otherwise, or when `problem` is set.
+   */
+  fields: EventFields | undefined;
   /** Why the event is refused, if it is. The first problem found wins. */
   problem: InputError | TopicError | undefined;
 }
@@ -49,15 +54,24 @@ export function readEvent(pipeline: Pipeline, message: InboundMessage, captures:
   }
   let input: EventInput | undefined;
   let eventTime: number | null = null;
+  const staged = pipeline.completeDecode !== null;
   if (problem === undefined) {
     try {
-      input = pipeline.encode(fields!);
+      if (!staged) input = pipeline.encode(fields!);
       eventTime = eventTimeOf(fields!, pipeline.config.timestampField);
     } catch (error) {
       problem = inputProblem(error);
     }
   }
-  return { eventId, sha256, replyTopic, input, eventTime, problem };
+  return {
+    eventId,
+    sha256,
+    replyTopic,
+    input,
+    eventTime,
+    fields: staged && problem === undefined ? fields : undefined,
+    problem,
+  };
 }
 
 /** A refused response topic still leaves the pipeline's own output topic to answer on. */

@@ -44,7 +44,8 @@ export function recoverInbox(deps: RecoveryDeps): { republished: number; resumed
       continue;
     }
     const stale = isStale(clock.now(), { ...stored, eventTime: null }, pipeline.config.maxEventAgeMs);
-    if (stale || stored.payload === null) {
+    // A staged decoder's payload is not kept (see Pipeline.keepsPayload); nothing to infer from.
+    if (stale || stored.payload === null || pipeline.completeDecode !== null) {
       expired += 1;
       deps.finish(pipeline, stored, 'expired', null);
       continue;

@@ -15,7 +15,8 @@ export interface NewEvent {
   expiresAt: number | null;
   responseTopic: string | null;
   correlation: Buffer | null;
-  payload: Buffer;
+  /** Null when the pipeline keeps no payload on record (images): a restart then answers the event `expired`. */
+  payload: Buffer | null;
   inputSha256: string;
 }
 
