@@ -21,6 +21,7 @@ import { pathProblem } from './value-checks.js';
 import { validatePipelines } from './validate-pipelines.js';
 import { sparkplugProblems } from './sparkplug-config.js';
 import { stripSharePrefix } from '../daemon/topics.js';
+import { fileErrorReason } from './file-error-reason.js';
 
 /** A config is a few kilobytes; anything near this is not one. */
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
@@ -61,7 +62,7 @@ export function readConfigFile(file: string): unknown {
     text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(file));
   } catch (error) {
     if (error instanceof InfergateError) throw error;
-    throw readError(file, describeReadFailure(error), error);
+    throw readError(file, fileErrorReason(error), error);
   }
   return extension === '.json' ? parseJson(file, text) : parseYaml(file, text);
 }
@@ -93,23 +94,6 @@ function parseYaml(file: string, text: string): unknown {
 
 function readError(file: string, reason: string, cause?: unknown): InfergateError {
   return new InfergateError(ErrorCodes.CONFIG_READ, `cannot read config file ${file}: ${reason}`, { cause });
-}
-
-function describeReadFailure(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ERR_ENCODING_INVALID_ENCODED_DATA':
-      return 'not valid UTF-8 text';
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return code ?? String(error);
-  }
 }
 
 /**
@@ -284,7 +268,7 @@ function readPassword(file: string, problems: ConfigProblems): string | null {
     }
     return password;
   } catch (error) {
-    problems.add('mqtt.passwordFile', `cannot read ${file}: ${describeReadFailure(error)}`);
+    problems.add('mqtt.passwordFile', `cannot read ${file}: ${fileErrorReason(error)}`);
     return null;
   }
 }

@@ -5,6 +5,7 @@ import type { LlamaModelConfig, ModelConfig } from '../daemon/config.js';
 import type { ConfigProblem } from '../daemon/errors.js';
 import { ConfigProblems, childPath, isPlainObject, readMapping } from './config-problems.js';
 import { integerProblem, oneOfProblem, pathProblem } from './value-checks.js';
+import { fileErrorReason } from './file-error-reason.js';
 
 /** Model names appear in decision messages and log lines; no dots, so `models.<name>.path` stays readable. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -215,14 +216,14 @@ async function modelFileProblem(model: ModelConfig): Promise<ConfigProblem | nul
   try {
     if (!(await stat(model.path)).isFile()) return at('path', `is not a regular file: ${model.path}`);
   } catch (error) {
-    return at('path', `${fileErrorText(error)}: ${model.path}`);
+    return at('path', `${fileErrorReason(error)}: ${model.path}`);
   }
   const hash = createHash('sha256');
   try {
     for await (const chunk of createReadStream(model.path, { highWaterMark: 1 << 20 }))
       hash.update(chunk as Buffer);
   } catch (error) {
-    return at('path', `cannot be read (${fileErrorText(error)}): ${model.path}`);
+    return at('path', `cannot be read (${fileErrorReason(error)}): ${model.path}`);
   }
   const actual = hash.digest('hex');
   if (model.sha256 !== null && model.sha256 !== actual) {
@@ -232,20 +233,4 @@ async function modelFileProblem(model: ModelConfig): Promise<ConfigProblem | nul
     );
   }
   return null;
-}
-
-function fileErrorText(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return code ?? String(error);
-  }
 }

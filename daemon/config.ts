@@ -170,16 +170,23 @@ export interface PipelineConfig {
  * An image pipeline's preprocessing (see adapters/decoders/image/preprocess.ts): the payload is a
  * JPEG/PNG/WebP, or, with `field`, a JSON event whose field at that path holds one in base64.
  */
-export interface ImageConfig {
+/** How an image becomes a model input (applied by adapters/decoders/image/preprocess.ts). */
+export interface ImagePreprocessSpec {
   width: number;
   height: number;
   channels: 1 | 3;
+  /** `fill` stretches, `contain` letterboxes with black, `cover` crops the centre. */
   fit: 'fill' | 'contain' | 'cover';
   scale: number;
   mean: number[];
   std: number[];
   layout: 'nchw' | 'nhwc';
+  /** Declared width×height above this is refused before any pixel is decoded (decompression bombs). */
   maxInputPixels: number;
+}
+
+export interface ImageConfig extends ImagePreprocessSpec {
+  /** Path of a base64 image in a JSON event; null: the payload itself is the image. */
   field: string | null;
 }
 

@@ -1,4 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
+import type { ImagePreprocessSpec } from '../../../daemon/config.js';
 import { ErrorCodes, InputError } from '../../../daemon/errors.js';
 
 /**
@@ -6,19 +7,7 @@ import { ErrorCodes, InputError } from '../../../daemon/errors.js';
  * `width`×`height`, reduced to `channels`, and each 8-bit pixel value p becomes
  * `(p * scale - mean[c]) / std[c]`, laid out as `nchw` (planes) or `nhwc` (interleaved).
  */
-export interface ImagePreprocessSpec {
-  width: number;
-  height: number;
-  channels: 1 | 3;
-  /** `fill` stretches, `contain` letterboxes with black, `cover` crops the centre. */
-  fit: 'fill' | 'contain' | 'cover';
-  scale: number;
-  mean: number[];
-  std: number[];
-  layout: 'nchw' | 'nhwc';
-  /** Declared width×height above this is refused before any pixel is decoded (decompression bombs). */
-  maxInputPixels: number;
-}
+export type { ImagePreprocessSpec };
 
 /** The formats accepted; anything else (SVG, TIFF, GIF, HEIF, ...) is refused before libvips sees it. */
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
