@@ -41,18 +41,10 @@ export interface ChainedEvent {
   inputSha256: string;
 }
 
-export interface StoredEvent {
-  pipeline: string;
-  eventId: string;
-  topic: string;
-  receivedAt: number;
-  deadlineAt: number;
-  expiresAt: number | null;
-  responseTopic: string | null;
-  correlation: Buffer | null;
-  payload: Buffer | null;
-  inputSha256: string;
+/** An event as read back: what was recorded on arrival, and how far it got. */
+export interface StoredEvent extends NewEvent {
   state: EventState;
+  /** The decision message, once decided. */
   message: string | null;
   replyTopic: string | null;
 }
