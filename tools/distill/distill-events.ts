@@ -130,7 +130,16 @@ function eventId(fields: EventFields, fallback: string): string {
  * sender's context (a Sparkplug payload needs its BIRTH).
  */
 export function readStateEvents(stateDir: string, pipeline: string, limits: InputLimits): EventSource {
-  const db = openStateDatabaseReadOnly(stateDir);
+  let db: ReturnType<typeof openStateDatabaseReadOnly>;
+  try {
+    db = openStateDatabaseReadOnly(stateDir);
+  } catch (error) {
+    throw new InfergateError(
+      ErrorCodes.TOOL_INPUT,
+      `no state database to read in ${stateDir} (has the gateway run with this config?)`,
+      { cause: error },
+    );
+  }
   try {
     const counts = db
       .prepare('SELECT count(*) AS total, count(payload) AS kept FROM events WHERE pipeline = ?')
