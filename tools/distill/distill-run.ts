@@ -308,7 +308,9 @@ export async function runDistill(config: InfergateConfig, options: DistillOption
   );
   out(
     `student latency (batch 1, 1 thread): p50 ${report.latency.p50Ms} ms, p99 ${report.latency.p99Ms} ms; ` +
-      `teacher: ${report.teacher.msPerEvent} ms per event while labelling`,
+      (teacherMsPerEvent === 0
+        ? 'teacher: nothing labelled in this run'
+        : `teacher: ${report.teacher.msPerEvent} ms per event while labelling (batches of ${options.batch})`),
   );
   out(
     `student: ${stagedModel} (${student.quantized.length} bytes, sha256 ${sha256.slice(0, 12)}), card next to it`,
