@@ -13,12 +13,11 @@ import { compileDecisionRules, type CompiledDecisionRules } from '../../daemon/d
 import { ConfigError, ErrorCodes, InfergateError } from '../../daemon/errors.js';
 import { compileInputMapping } from '../../daemon/input-mapping.js';
 import { progressBar } from '../common/progress-bar.js';
-import { openModel } from '../eval/eval-run.js';
-import { latency } from '../eval/eval-report.js';
 import { readEventsFile, readStateEvents, type DistillEvent } from './distill-events.js';
 import { LABELS_FILE, openLabelStore, type Label } from './label-store.js';
 import { stageShadow } from './stage-config.js';
-import { agreementOf, decideAll, trainStudent, type StudentData } from './student.js';
+import { evaluateStudent } from './evaluate-student.js';
+import { trainStudent, type StudentData } from './student.js';
 import { decideConfig, type DistillationReport, type StudentCard } from './student-card.js';
 import { encodeRow, openTeacher, teacherSpec, type Teacher } from './teacher.js';
 
@@ -170,26 +169,7 @@ export async function runDistill(config: InfergateConfig, options: DistillOption
     rules,
   );
 
-  // Held-out agreement (FP32 and quantized), and the quantized student's latency one event per call.
-  const teacherDecisions = decideAll(rules, holdout.targets, holdout.rows, outputs);
-  const measure = async (bytes: Uint8Array, batch: number) => {
-    const model = await openModel('student', bytes, 1);
-    try {
-      return await model.run(holdout.x.slice(), holdout.rows, batch);
-    } finally {
-      await model.close();
-    }
-  };
-  const fp32Run = await measure(student.fp32, 256);
-  const quantRun = await measure(student.quantized, 1);
-  const studentDecisions = decideAll(rules, quantRun.outputs, holdout.rows, outputs);
-  const confusion: Record<string, Record<string, number>> = {};
-  teacherDecisions.forEach((t, i) => {
-    const row = (confusion[t ?? '(none)'] ??= {});
-    const s = studentDecisions[i] ?? '(none)';
-    row[s] = (row[s] ?? 0) + 1;
-  });
-  const lat = latency(quantRun.callMs, holdout.rows, 1);
+  const evaluation = await evaluateStudent(student, holdout, rules, outputs);
   const report: DistillationReport = {
     pipeline: pipeline.name,
     teacher: {
@@ -208,16 +188,16 @@ export async function runDistill(config: InfergateConfig, options: DistillOption
       holdout: holdout.rows,
     },
     agreement: {
-      fp32: round(agreementOf(teacherDecisions, decideAll(rules, fp32Run.outputs, holdout.rows, outputs))),
-      quantized: round(agreementOf(teacherDecisions, studentDecisions)),
+      fp32: round(evaluation.fp32Agreement),
+      quantized: round(evaluation.agreement),
       validation: round(student.validationAgreement),
-      confusion,
+      confusion: evaluation.confusion,
     },
     latency: {
       batch: 1,
-      p50Ms: round(lat.p50Ms),
-      p99Ms: round(lat.p99Ms),
-      meanPerEventMs: round(lat.meanPerRowMs),
+      p50Ms: round(evaluation.latency.p50Ms),
+      p99Ms: round(evaluation.latency.p99Ms),
+      meanPerEventMs: round(evaluation.latency.meanPerRowMs),
     },
   };
 
