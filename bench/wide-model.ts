@@ -6,8 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildMlpModel } from '../tools/dev/mlp-model.js';
-import { trainMlp, type TrainData } from '../tools/dev/train-mlp.js';
+import { buildMlpModel } from '../tools/train/mlp-model.js';
+import { trainMlp, type TrainData } from '../tools/train/train-mlp.js';
 import { onnx } from '../tools/onnx-format/onnx.js';
 import { makeWideRecordGenerator, WIDE_FEATURE_COUNT, wideFeatures } from './wide-event.js';
 

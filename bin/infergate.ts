@@ -12,6 +12,7 @@ import { loadConfig } from '../config/load-config.js';
 import { checkModelFiles } from '../config/validate-models.js';
 import type { InfergateConfig } from '../daemon/config.js';
 import { ConfigError, ErrorCodes, isInfergateError } from '../daemon/errors.js';
+import { DISTILL_OPTIONS } from '../tools/distill/distill-options.js';
 
 /** sysexits(3): what systemd and shell scripts already know how to read. */
 const ExitCodes = { OK: 0, USAGE: 64, SOFTWARE: 70, CONFIG: 78 } as const;
@@ -118,6 +119,15 @@ const commands: Record<string, Command> = {
     async run(values, positionals) {
       const { evalCommand } = await import('../tools/eval/eval-command.js');
       return evalCommand(values, positionals, this.usage);
+    },
+  },
+  distill: {
+    usage: 'infergate distill -c CONFIG --pipeline P --teacher T [--events FILE | --from-state] [options]',
+    summary: "train a small INT4 student on a teacher's labels, stage it as P's shadow (docs/distill.md)",
+    options: { ...DISTILL_OPTIONS },
+    async run(values, positionals) {
+      const { distillCommand } = await import('../tools/distill/distill-command.js');
+      return distillCommand(values, positionals, this.usage);
     },
   },
   audit: {

@@ -44,6 +44,7 @@ export const ErrorCodes = {
   EVAL_DATA: 'IG_ERR_EVAL_DATA',
   TOOL_INPUT: 'IG_ERR_TOOL_INPUT',
   TOOL_OUTPUT: 'IG_ERR_TOOL_OUTPUT',
+  DISTILL_LABELS: 'IG_ERR_DISTILL_LABELS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

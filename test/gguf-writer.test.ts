@@ -9,7 +9,7 @@ import t from 'tap';
 import { float16Bits, randomQ4_0 } from '../tools/dev/gguf-tensor-data.js';
 import { GGUF_SHAPES, writeGgufTestModel } from '../tools/dev/gguf-test-model.js';
 import { gguf, tensorBytes, writeGguf } from '../tools/dev/gguf-writer.js';
-import { mulberry32 } from '../tools/dev/mulberry32.js';
+import { mulberry32 } from '../tools/train/mulberry32.js';
 import { MIN_VOCABULARY, R1_CHAT_TEMPLATE, r1TokenizerMetadata } from '../tools/dev/r1-tokenizer.js';
 
 const read = (path: string) => readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false });

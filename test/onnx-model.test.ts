@@ -5,13 +5,13 @@ import t, { type Test } from 'tap';
 import { createOnnxModel } from '../adapters/onnx/model.js';
 import { ErrorCodes, isInfergateError } from '../daemon/errors.js';
 import type { ModelRunner } from '../daemon/ports.js';
-import { mlpForward } from '../tools/dev/mlp-model.js';
+import { mlpForward } from '../tools/train/mlp-model.js';
 import { floatTensorValue, int64Tensor, node, opset } from '../tools/onnx-format/onnx-builders.js';
 import { onnx } from '../tools/onnx-format/onnx.js';
 import { ATM_RISK, INSPECTION, type SampleModelSpec } from '../tools/dev/sample-model-specs.js';
 import { buildSampleModel } from '../tools/dev/sample-models.js';
 import { writeTinyModel } from './helpers/test-models.js';
-import { mulberry32 } from '../tools/dev/mulberry32.js';
+import { mulberry32 } from '../tools/train/mulberry32.js';
 import { modelConfig, modelsDir, silentLogger, tempDir } from './helpers/onnx-fixtures.js';
 
 async function loaded(

@@ -5,7 +5,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import t from 'tap';
 import { ErrorCodes } from '../daemon/errors.js';
 import { dequantizeInt4 } from '../tools/onnx-format/matmul-nbits.js';
-import { mulberry32, uniform } from '../tools/dev/mulberry32.js';
+import { mulberry32, uniform } from '../tools/train/mulberry32.js';
 import {
   decodeModel,
   tensorFloats,

@@ -12,14 +12,14 @@ import t from 'tap';
 import { parse } from 'yaml';
 import { quantizeInt4 } from '../tools/onnx-format/matmul-nbits.js';
 import type { ModelCard } from '../tools/common/model-card.js';
-import { mulberry32 } from '../tools/dev/mulberry32.js';
+import { mulberry32 } from '../tools/train/mulberry32.js';
 import { decodeModel } from '../tools/onnx-format/onnx-decode.js';
 import { quantizeModel } from '../tools/quantize/quantize-model.js';
 import { formatCsv } from '../tools/common/csv.js';
 import { sampleDataset } from '../tools/dev/sample-datasets.js';
 import { SAMPLE_MODEL_SPECS } from '../tools/dev/sample-model-specs.js';
 import { dataFile, variantFile, VARIANTS } from '../tools/dev/sample-models.js';
-import { trainMlp } from '../tools/dev/train-mlp.js';
+import { trainMlp } from '../tools/train/train-mlp.js';
 import { modelsDir, packageRoot } from './helpers/onnx-fixtures.js';
 
 const read = (file: string): Buffer => readFileSync(path.join(modelsDir, file));

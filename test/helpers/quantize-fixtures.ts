@@ -20,7 +20,7 @@ import {
   opset as opsetImport,
 } from '../../tools/onnx-format/onnx-builders.js';
 import { onnx } from '../../tools/onnx-format/onnx.js';
-import { mulberry32, uniform } from '../../tools/dev/mulberry32.js';
+import { mulberry32, uniform } from '../../tools/train/mulberry32.js';
 
 export const MIXED_INPUT = 'x';
 export const MIXED_WIDTH = 24;

@@ -20,7 +20,7 @@ import {
   type Dimension,
 } from '../../tools/onnx-format/onnx-builders.js';
 import { onnx } from '../../tools/onnx-format/onnx.js';
-import { mulberry32, uniform } from '../../tools/dev/mulberry32.js';
+import { mulberry32, uniform } from '../../tools/train/mulberry32.js';
 
 const IR_VERSION = 8;
 const OPSET = 17;

@@ -13,7 +13,7 @@
  *
  * Splits are by card (a card's transactions are all in one split), so no card is seen in training and test.
  */
-import { mulberry32, type Random } from './mulberry32.js';
+import { mulberry32, type Random } from '../train/mulberry32.js';
 import {
   bernoulli,
   clamp,

@@ -6,7 +6,7 @@
  * quantizing uniform floats, without a float pass over a billion values.
  */
 import { Q4_0_BLOCK_BYTES, Q4_0_BLOCK_WEIGHTS } from './gguf-writer.js';
-import type { Random } from './mulberry32.js';
+import type { Random } from '../train/mulberry32.js';
 
 const BLOCKS_PER_CHUNK = 1 << 16;
 const FLOATS_PER_CHUNK = 1 << 18;

@@ -6,7 +6,7 @@
  */
 import { gguf, writeGguf, type GgufTensor, type GgufValue, type WrittenGguf } from './gguf-writer.js';
 import { constantF32, randomQ4_0, uniformF32 } from './gguf-tensor-data.js';
-import { mulberry32 } from './mulberry32.js';
+import { mulberry32 } from '../train/mulberry32.js';
 import { MIN_VOCABULARY, r1TokenizerMetadata } from './r1-tokenizer.js';
 
 export interface Qwen2Shape {

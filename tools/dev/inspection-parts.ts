@@ -13,7 +13,7 @@
  * The model only sees the noisy, drifting readings, so parts near a limit are genuinely ambiguous.
  * Rows are in production order; the splits are chronological (train first, then validation, then test).
  */
-import { mulberry32, type Random } from './mulberry32.js';
+import { mulberry32, type Random } from '../train/mulberry32.js';
 import { bernoulli, clamp, integer, logNormal, normal, pick, roundTo } from './random-variates.js';
 import type { Split } from './atm-transactions.js';
 

@@ -2,7 +2,7 @@
  * Random variates on top of a seeded uniform generator (mulberry32). The sample data sets must be
  * byte-for-byte reproducible, so only IEEE-exact arithmetic and V8's software Math.log/cos/exp are used.
  */
-import type { Random } from './mulberry32.js';
+import type { Random } from '../train/mulberry32.js';
 
 /** Standard normal (Box–Muller; one value per call, the sine half is dropped to keep the stream simple). */
 export function normal(random: Random, mean = 0, sd = 1): number {
@@ -60,15 +60,6 @@ export function weightedPick<T>(random: Random, entries: readonly (readonly [T, 
       entries.map(([, w]) => w),
     )
   ]![0];
-}
-
-/** Fisher–Yates, in place. */
-export function shuffle<T>(random: Random, items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
 }
 
 export function clamp(value: number, min: number, max: number): number {

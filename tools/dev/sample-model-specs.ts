@@ -5,7 +5,7 @@
  * the synthetic population (for documentation and plausibility tests); the graph itself normalizes with
  * statistics of the training split, which the model card records.
  */
-import type { TrainSpec } from './train-mlp.js';
+import type { TrainSpec } from '../train/train-mlp.js';
 
 export interface FeatureSpec {
   /** The event field (dotted path) or, for a one-hot input, `field=value`. */

@@ -15,7 +15,7 @@ import { formatCsv } from '../common/csv.js';
 import { compare, modelMetrics, type ModelMetrics, type Scoring } from '../eval/eval-report.js';
 import { openModel } from '../eval/eval-run.js';
 import { quantizeInt4 } from '../onnx-format/matmul-nbits.js';
-import { BATCH_DIM, buildMlpModel, type MlpReference } from './mlp-model.js';
+import { BATCH_DIM, buildMlpModel, type MlpReference } from '../train/mlp-model.js';
 import type { ModelCard, VariantMetrics } from '../common/model-card.js';
 import { onnx } from '../onnx-format/onnx.js';
 import { quantizeModel } from '../quantize/quantize-model.js';
@@ -246,7 +246,7 @@ export function sampleModelCard(
       network: `MLP ${[spec.features.length, ...spec.hidden, spec.outputWidth].join('-')}, ReLU, ${
         spec.outputWidth === 1 ? 'sigmoid' : 'softmax'
       } output; log1p and standardization inside the graph`,
-      trainer: 'tools/dev/train-mlp.ts',
+      trainer: 'tools/train/train-mlp.ts',
       optimizer: `Adam, learning rate ${t.learningRate} decaying linearly to a tenth, batch ${t.batchSize}, weight decay ${t.weightDecay}`,
       loss:
         spec.outputWidth === 1

@@ -5,11 +5,11 @@
  */
 import { argmax, classificationReport, rocAuc } from '../eval/classification-metrics.js';
 import { quantizeInt4 } from '../onnx-format/matmul-nbits.js';
-import type { DenseLayer } from './mlp-model.js';
+import type { DenseLayer } from '../train/mlp-model.js';
 import { featureMatrix } from '../eval/record-features.js';
 import type { SampleDataset } from './sample-datasets.js';
 import type { SampleModelSpec } from './sample-model-specs.js';
-import { trainMlp, type TrainData, type TrainResult } from './train-mlp.js';
+import { trainMlp, type TrainData, type TrainResult } from '../train/train-mlp.js';
 
 export interface TrainedSample {
   layers: DenseLayer[];

@@ -17,13 +17,18 @@
  */
 import type { DenseLayer } from './mlp-model.js';
 import { mulberry32, uniform } from './mulberry32.js';
-import { shuffle } from './random-variates.js';
+import { shuffle } from './shuffle.js';
 
 export interface TrainData {
   /** Row-major `rows × inputs`, already transformed and normalized. */
   x: Float64Array;
   /** Binary: 0/1. Multi-class: class index. */
   y: Uint8Array;
+  /**
+   * Soft targets, row-major `rows × outputs` (a teacher's probabilities, for distillation): when set, the
+   * loss is cross-entropy against these instead of `y`.
+   */
+  soft?: Float64Array;
   rows: number;
 }
 
@@ -123,7 +128,18 @@ export function trainMlp(
         const out = acts[nLayers]!;
         const delta = deltas[nLayers]!;
         const label = train.y[row]!;
-        if (spec.output === 'sigmoid') {
+        const soft = train.soft;
+        if (soft !== undefined) {
+          for (let o = 0; o < outputs; o++) {
+            const target = soft[row * outputs + o]!;
+            const p = Math.min(Math.max(out[o]!, 1e-12), 1 - 1e-12);
+            lossSum -=
+              spec.output === 'sigmoid'
+                ? target * Math.log(p) + (1 - target) * Math.log(1 - p)
+                : target * Math.log(p);
+            delta[o] = out[o]! - target;
+          }
+        } else if (spec.output === 'sigmoid') {
           const p = out[0]!;
           const weight = label === 1 ? positiveWeight : 1;
           lossSum -= weight * (label === 1 ? Math.log(Math.max(p, 1e-12)) : Math.log(Math.max(1 - p, 1e-12)));
