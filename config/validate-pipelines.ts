@@ -3,6 +3,7 @@ import { ConfigProblems, childPath, indexPath, readMapping } from './config-prob
 import { decisionProblem, parseDecisionRules } from './decision-rules.js';
 import { parseInputMapping } from './input-mapping.js';
 import { parsePromptConfig } from './prompt-config.js';
+import { parseCanary, parseShadow } from './rollout-config.js';
 import { sparkplugPipelineProblems } from './sparkplug-config.js';
 import { integerProblem, oneOfProblem, patternProblem } from './value-checks.js';
 import {
@@ -42,6 +43,8 @@ const PIPELINE_KEYS = [
   'maxQueue',
   'maxEventAgeMs',
   'timestampField',
+  'shadow',
+  'canary',
 ] as const;
 
 export interface PipelineContext {
@@ -165,6 +168,9 @@ function validatePipeline(
     problems.add(at('timestampField'), 'must be a dotted field path (e.g. ts or meta.createdAt)');
   }
 
+  const shadow = parseShadow(entry, path, context, problems);
+  const canary = parseCanary(entry, path, context, problems);
+
   if (
     problems.count !== before ||
     (input === null && prompt === null) ||
@@ -188,6 +194,8 @@ function validatePipeline(
     maxQueue: numbers.maxQueue,
     maxEventAgeMs: numbers.maxEventAgeMs,
     timestampField: timestampField as string | null,
+    shadow,
+    canary,
   };
 }
 

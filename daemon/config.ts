@@ -160,6 +160,31 @@ export interface PipelineConfig {
    * against `maxEventAgeMs`. Null: age is counted from arrival at the gateway.
    */
   timestampField: string | null;
+  /**
+   * A model run on the same events off the critical path: its decisions are recorded next to the live
+   * ones (table `shadow_decisions`), never published. Null: no shadow.
+   */
+  shadow: string | null;
+  /** A candidate model deciding a stable share of the events, with automatic rollback. Null: no canary. */
+  canary: CanaryConfig | null;
+}
+
+/** What picks an event for the canary: a topic level (0-based) or an event field (dotted path). */
+export type CanaryKey = { kind: 'topicLevel'; level: number } | { kind: 'field'; path: string };
+
+export interface CanaryConfig {
+  /** The candidate model (a name in `models`). */
+  model: string;
+  /** Share of keys decided by the candidate, in (0, 1]. */
+  share: number;
+  key: CanaryKey;
+  /** Rollback when the candidate's share of fallback decisions over the window exceeds this. */
+  maxFallbackRate: number;
+  /** Rollback when the candidate's p99 end-to-end latency over the window exceeds this, ms. */
+  maxP99Ms: number;
+  /** The bounds are checked only once the window holds this many candidate decisions. */
+  minEvents: number;
+  windowSec: number;
 }
 
 export interface StateConfig {

@@ -91,7 +91,11 @@ export class Intake {
       expiresAt === null ? Infinity : expiresAt - receivedAt,
     );
     metrics.eventReceived(pipeline.config.name);
-    const { eventId, sha256, replyTopic, input, eventTime, problem } = readEvent(pipeline, message, captures);
+    const { eventId, sha256, replyTopic, input, eventTime, problem, decider } = readEvent(
+      pipeline,
+      message,
+      captures,
+    );
     metrics.stageLatency(pipeline.config.name, 'decode', clock.monotonic() - receivedMono);
     const event: NewEvent = {
       pipeline: pipeline.config.name,
@@ -128,6 +132,7 @@ export class Intake {
     if (this.draining) return; // recorded and acknowledged; answered by the next start
     this.admit({
       pipeline,
+      decider,
       eventId,
       chained: { topic: event.topic, receivedAt, inputSha256: sha256 },
       receivedMono,
@@ -156,6 +161,7 @@ export class Intake {
     const job: Job = {
       key,
       pipeline: admitted.pipeline,
+      decider: admitted.decider,
       eventId: admitted.eventId,
       chained: admitted.chained,
       receivedMono: admitted.receivedMono,

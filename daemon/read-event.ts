@@ -1,3 +1,4 @@
+import type { Decider } from './decider.js';
 import type { InputError, TopicError } from './errors.js';
 import { eventIdOf, sha256Hex } from './event-identity.js';
 import { eventTimeOf } from './event-time.js';
@@ -18,6 +19,8 @@ export interface ReadEvent {
   eventTime: number | null;
   /** Why the event is refused, if it is. The first problem found wins. */
   problem: InputError | TopicError | undefined;
+  /** Who decides it: the pipeline, or its canary candidate when the event's key falls in its share. */
+  decider: Decider;
 }
 
 /**
@@ -49,6 +52,7 @@ export function readEvent(pipeline: Pipeline, message: InboundMessage, captures:
   }
   let input: EventInput | undefined;
   let eventTime: number | null = null;
+  let decider: Decider = pipeline;
   if (problem === undefined) {
     try {
       input = pipeline.encode(fields!);
@@ -56,8 +60,9 @@ export function readEvent(pipeline: Pipeline, message: InboundMessage, captures:
     } catch (error) {
       problem = inputProblem(error);
     }
+    if (pipeline.canary !== null) decider = pipeline.canary.route(message.topic, fields) ?? pipeline;
   }
-  return { eventId, sha256, replyTopic, input, eventTime, problem };
+  return { eventId, sha256, replyTopic, input, eventTime, problem, decider };
 }
 
 /** A refused response topic still leaves the pipeline's own output topic to answer on. */
