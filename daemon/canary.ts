@@ -21,7 +21,7 @@ export const CANARY_MAX_WINDOW_EVENTS = 8192;
  * hash of its key (a topic level, such as the terminal id, or an event field) falls below `share`, so one
  * terminal stays with one model. Over a sliding window of its own decisions, the candidate's fallback rate
  * and p99 latency are held to their bounds; the first crossing sends every later event back to the live
- * model for the life of this compiled pipeline (a reload or restart compiles it afresh).
+ * model until the canary settings or the candidate file change (a reload) or the gateway restarts.
  */
 export class Canary {
   readonly config: CanaryConfig;
@@ -48,6 +48,26 @@ export class Canary {
   /** Set once the candidate crossed a bound; it then decides no new event. */
   get rolledBack(): CanaryRollback | null {
     return this.rollback;
+  }
+
+  /**
+   * Takes over `previous`'s window and rollback when it is the same canary (same settings, same candidate
+   * file): a reload of something else must not hand a rolled-back candidate its share again.
+   */
+  adopt(previous: Canary): void {
+    if (
+      JSON.stringify(previous.config) !== JSON.stringify(this.config) ||
+      previous.candidate.model.info.sha256 !== this.candidate.model.info.sha256
+    ) {
+      return;
+    }
+    this.latencies.set(previous.latencies);
+    this.fallbacks.set(previous.fallbacks);
+    this.times.set(previous.times);
+    this.head = previous.head;
+    this.size = previous.size;
+    this.fallbackCount = previous.fallbackCount;
+    this.rollback = previous.rollback;
   }
 
   /** The candidate when this event is in its share (and it has not been rolled back), else null. */

@@ -6,26 +6,45 @@ import type { ModelRunner, PayloadDecoder } from './ports.js';
 
 export type Decoders = Readonly<Record<InfergateConfig['pipelines'][number]['decoder'], PayloadDecoder>>;
 
-/** Compiles every pipeline of `config` against its loaded models (`models`, by name) and its decoder. */
+/**
+ * Compiles every pipeline of `config` against its loaded models (`models`, by name) and its decoder.
+ * Throws on the first model that does not fit its pipeline, after telling `onMisfit` which model it is.
+ */
 export function compilePipelines(
   config: InfergateConfig,
   models: ReadonlyMap<string, ModelRunner>,
   decoders: Decoders,
+  onMisfit?: (model: string, error: unknown) => void,
 ): Pipeline[] {
+  const blame = <T>(model: string, compile: () => T): T => {
+    try {
+      return compile();
+    } catch (error) {
+      onMisfit?.(model, error);
+      throw error;
+    }
+  };
   return config.pipelines.map((pipelineConfig) => {
     const live = models.get(pipelineConfig.model)!;
+    const { shadow: shadowName, canary: canaryConfig } = pipelineConfig;
     const shadow =
-      pipelineConfig.shadow === null
+      shadowName === null
         ? null
-        : compileCandidate(pipelineConfig, live, models.get(pipelineConfig.shadow)!, 'shadow');
+        : blame(shadowName, () => compileCandidate(pipelineConfig, live, models.get(shadowName)!, 'shadow'));
     const canary =
-      pipelineConfig.canary === null
+      canaryConfig === null
         ? null
-        : new Canary(
-            pipelineConfig.canary,
-            compileCandidate(pipelineConfig, live, models.get(pipelineConfig.canary.model)!, 'canary'),
+        : blame(
+            canaryConfig.model,
+            () =>
+              new Canary(
+                canaryConfig,
+                compileCandidate(pipelineConfig, live, models.get(canaryConfig.model)!, 'canary'),
+              ),
           );
-    return compilePipeline(pipelineConfig, live, decoders[pipelineConfig.decoder], { shadow, canary });
+    return blame(pipelineConfig.model, () =>
+      compilePipeline(pipelineConfig, live, decoders[pipelineConfig.decoder], { shadow, canary }),
+    );
   });
 }
 

@@ -73,15 +73,13 @@ export class ConfigReload {
         metrics,
         (model, error) => this.refused(model, error),
       );
-      let pipelines;
-      try {
-        pipelines = compilePipelines(config, plan.models, this.deps.decoders);
-      } catch (error) {
-        // A model that loads but does not fit its pipeline (input width, outputs, labels).
-        if (isInfergateError(error) && error.code === ErrorCodes.MODEL_SHAPE) {
-          for (const name of fresh.keys()) this.refused(name, error);
-        }
-        throw error;
+      // A model that loads but does not fit its pipeline (input width, outputs, labels) is refused too.
+      const pipelines = compilePipelines(config, plan.models, this.deps.decoders, (model, error) => {
+        if (isInfergateError(error) && error.code === ErrorCodes.MODEL_SHAPE) this.refused(model, error);
+      });
+      for (const pipeline of pipelines) {
+        const before = intake.pipelines.find((p) => p.config.name === pipeline.config.name);
+        if (pipeline.canary !== null && before?.canary != null) pipeline.canary.adopt(before.canary);
       }
       addLanes(scheduler, pipelines, config);
       // The switch: one assignment each, between two events.

@@ -1,7 +1,7 @@
 /** A canary candidate decides a stable share of the events and is rolled back when it crosses a bound. */
 import t from 'tap';
-import { committed, stateDir } from './helpers/core-gateway.js';
-import { deliver, rolloutConfig, startRolloutGateway } from './helpers/rollout-gateway.js';
+import { ATM_INPUT_WIDTH, committed, stateDir } from './helpers/core-gateway.js';
+import { deliver, reloadModels, rolloutConfig, startRolloutGateway } from './helpers/rollout-gateway.js';
 import type { FakeModel } from './helpers/fake-model.js';
 
 /** Answers every run waiting on `model` with `score` per row. */
@@ -123,3 +123,44 @@ t.test('a fast, healthy candidate keeps its share', async (t) => {
   t.same(metrics.rollbacks, []);
   t.equal(candidate.runs.length, 20);
 });
+
+t.test('a reload keeps a rolled-back canary rolled back unless the canary changes', async (t) => {
+  const dir = stateDir(t);
+  const config = rolloutConfig(dir, canary({ share: 1, maxFallbackRate: 0.2 }));
+  const { gateway, transport, candidate, metrics } = await startRolloutGateway(t, config);
+  for (let i = 0; i < 5; i += 1) {
+    await deliver(transport, `c${i}`);
+    candidate.runs[i]!.reject(new Error('candidate broken'));
+    await committed();
+  }
+  t.equal(metrics.rollbacks.length, 1);
+
+  const same = reloadModels();
+  await gateway.reload(rolloutConfig(dir, canary({ share: 1, maxFallbackRate: 0.2 })), same.models);
+  await deliver(transport, 'after-same-reload');
+  t.equal(same.candidate.runs.length, 0, 'the same canary stays rolled back');
+  t.equal(same.live.runs.length, 1);
+  same.live.runs[0]!.resolve([0.1]);
+  await committed();
+
+  const changed = reloadModels();
+  await gateway.reload(rolloutConfig(dir, canary({ share: 1, maxFallbackRate: 0.3 })), changed.models);
+  await deliver(transport, 'after-new-canary');
+  t.equal(changed.candidate.runs.length, 1, 'a changed canary starts afresh');
+});
+
+t.test(
+  'a reload with a canary of another input width is refused; the running pipeline serves on',
+  async (t) => {
+    const dir = stateDir(t);
+    const { gateway, transport, live, metrics } = await startRolloutGateway(t, rolloutConfig(dir, {}));
+    const wide = reloadModels(ATM_INPUT_WIDTH + 4);
+    await t.rejects(gateway.reload(rolloutConfig(dir, canary({ share: 1 })), wide.models), {
+      code: 'IG_ERR_MODEL_SHAPE',
+    });
+    t.match(metrics.refusals, [{ model: 'candidate', code: 'IG_ERR_MODEL_SHAPE' }]);
+    t.ok(wide.candidate.disposed, 'the refused runners are released');
+    await deliver(transport, 'still-live');
+    t.equal(live.runs.length, 1, 'the running model still decides');
+  },
+);

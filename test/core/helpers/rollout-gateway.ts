@@ -23,15 +23,19 @@ export const CANDIDATE_SHA = 'c'.repeat(64);
 export interface RolloutMetrics extends GatewayMetrics {
   shadowRuns: { pipeline: string; result: ShadowResult; latencyMs: number | null }[];
   rollbacks: { pipeline: string; reason: string }[];
+  refusals: { model: string; code: string }[];
 }
 
 export function rolloutMetrics(): RolloutMetrics {
   const shadowRuns: RolloutMetrics['shadowRuns'] = [];
   const rollbacks: RolloutMetrics['rollbacks'] = [];
+  const refusals: RolloutMetrics['refusals'] = [];
   return {
     ...noopMetrics,
     shadowRuns,
     rollbacks,
+    refusals,
+    modelRefused: (model, code) => refusals.push({ model, code }),
     shadowRun: (pipeline, result, latencyMs) => shadowRuns.push({ pipeline, result, latencyMs }),
     canaryRollback: (pipeline, reason) => rollbacks.push({ pipeline, reason }),
   };
@@ -84,6 +88,20 @@ export async function startRolloutGateway(
   await gateway.start();
   t.teardown(() => gateway.stop());
   return { gateway, transport, live, candidate, clock, metrics, config };
+}
+
+/** Fresh runners for a reload: the live model as it was, and a candidate of `inputWidth` values. */
+export function reloadModels(inputWidth = ATM_INPUT_WIDTH) {
+  const live = new FakeModel({ name: 'atm-risk', inputWidth: ATM_INPUT_WIDTH, sha256: LIVE_SHA });
+  const candidate = new FakeModel({ name: 'candidate', inputWidth, sha256: CANDIDATE_SHA });
+  return {
+    live,
+    candidate,
+    models: new Map([
+      ['atm-risk', live],
+      ['candidate', candidate],
+    ]),
+  };
 }
 
 /** Delivers an atm-risk event and lets its insert commit. */
