@@ -99,14 +99,13 @@ export class Gateway {
     this.outbox = outbox;
     this.pruneRetention(inbox);
     await loadModels(this.deps.models, config.pipelines, logger, metrics);
-    // The scheduler is made below; the shadow asks it only once events flow.
-    let scheduler: Scheduler | undefined;
-    const shadow = new Shadow({
+    const shadow: Shadow = new Shadow({
       inbox,
       clock,
       logger,
       metrics,
-      liveBacklogged: (runner) => scheduler?.backlogged(runner) ?? false,
+      // The scheduler is made below; the shadow asks it only once events flow.
+      liveBacklogged: (runner): boolean => scheduler.backlogged(runner),
     });
     const answering = new Answering({
       inbox,
@@ -119,7 +118,7 @@ export class Gateway {
       jobs,
       shadow,
     });
-    scheduler = new Scheduler({
+    const scheduler: Scheduler = new Scheduler({
       logger,
       clock,
       metrics,
