@@ -217,6 +217,30 @@ const commands: Record<string, Command> = {
       return statusCommand({ config, url, json: values.json === true }, process.stdout, process.stderr);
     },
   },
+  shadow: {
+    usage: 'infergate shadow report --pipeline P [--since T] [--json] [-c FILE | --state DIR]',
+    summary: "compare a pipeline's shadow decisions with its live ones: agreement, confusion, latency",
+    options: {
+      config: { type: 'string', short: 'c' },
+      state: { type: 'string' },
+      pipeline: { type: 'string' },
+      since: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    async run(values, positionals) {
+      if (positionals[0] !== 'report' || positionals.length > 1) throw new UsageError('shadow takes report');
+      const pipeline = values.pipeline as string | undefined;
+      if (pipeline === undefined) throw new UsageError('shadow report needs --pipeline P');
+      const stateDir = stateDirOf(values);
+      const [{ parseSince }, { shadowReportCommand }] = await Promise.all([
+        import('./audit-command.js'),
+        import('./shadow-command.js'),
+      ]);
+      const since = parseSince((values.since as string | undefined) ?? '0');
+      if (since === null) throw new UsageError('--since takes an ISO 8601 time or epoch milliseconds');
+      return shadowReportCommand(stateDir, pipeline, since, values.json === true, process.stdout);
+    },
+  },
 };
 
 /** `--state DIR`, else `state.dir` of `-c FILE` (default: the shipped config). */

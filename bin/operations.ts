@@ -96,6 +96,9 @@ function reportingTo(registry: MetricsRegistry, status: StatusModel): GatewayMet
     lateModelResult: (model) => registry.lateModelResult(model),
     modelLoaded: (model, loadMs) => registry.modelLoaded(model, loadMs),
     walRestart: (heldMs, restarted) => registry.walRestart(heldMs, restarted),
+    shadowRun: (...args) => registry.shadowRun(...args),
+    canaryRollback: (...args) => registry.canaryRollback(...args),
+    modelRefused: (...args) => registry.modelRefused(...args),
   };
 }
 

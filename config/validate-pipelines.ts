@@ -10,6 +10,7 @@ import { decisionProblem, parseDecisionRules } from './decision-rules.js';
 import { parseImageConfig } from './image-config.js';
 import { parseInputMapping } from './input-mapping.js';
 import { parsePromptConfig } from './prompt-config.js';
+import { parseCanary, parseShadow } from './rollout-config.js';
 import { sparkplugPipelineProblems } from './sparkplug-config.js';
 import { integerProblem, oneOfProblem, patternProblem } from './value-checks.js';
 import {
@@ -53,6 +54,8 @@ const PIPELINE_KEYS = [
   'timestampField',
   'image',
   'maxPayloadBytes',
+  'shadow',
+  'canary',
 ] as const;
 
 export interface PipelineContext {
@@ -183,6 +186,8 @@ function validatePipeline(
     const problem = integerProblem(maxPayloadBytes, min, max);
     if (problem !== null) problems.add(at('maxPayloadBytes'), problem);
   }
+  const shadow = parseShadow(entry, path, context, problems);
+  const canary = parseCanary(entry, path, context, problems);
 
   if (
     problems.count !== before ||
@@ -209,6 +214,8 @@ function validatePipeline(
     timestampField: timestampField as string | null,
     image,
     maxPayloadBytes: maxPayloadBytes as number | null,
+    shadow,
+    canary,
   };
 }
 

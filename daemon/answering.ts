@@ -21,6 +21,8 @@ export interface AnsweringDeps {
   gatewayId: string;
   /** The admitted jobs not decided yet, by key; a job leaves it when decided. */
   jobs: Map<string, Job>;
+  /** Told each live decision of a pipeline with a shadow, to compare. */
+  shadow?: { liveDecided(job: Job, decision: Decision): void };
 }
 
 /**
@@ -48,14 +50,14 @@ export class Answering {
       if (!job.answered) this.whenWritable(() => this.modelOutput(job, result, row));
       return;
     }
-    const { pipeline } = job;
+    const { pipeline, decider } = job;
     const { clock } = this.deps;
     let decision: Decision;
     try {
-      const decided = pipeline.rules.decide(result.outputs, row * pipeline.model.info.outputWidth);
+      const decided = decider.rules.decide(result.outputs, row * decider.model.info.outputWidth);
       const latencyMs = clock.monotonic() - job.receivedMono;
       const explanation = result.explanations?.[row] ?? null;
-      decision = modelDecision(pipeline, decided, explanation, latencyMs, clock.now());
+      decision = modelDecision(decider, decided, explanation, latencyMs, clock.now());
       const name = pipeline.config.name;
       if (job.dispatchedMono !== undefined) {
         this.deps.metrics.stageLatency(name, 'queue', job.dispatchedMono - job.receivedMono);
@@ -66,7 +68,8 @@ export class Answering {
         { err: error, pipeline: pipeline.config.name },
         'decision rules failed on model output',
       );
-      decision = fallbackDecision(pipeline, 'model_error', clock.monotonic() - job.receivedMono, clock.now());
+      const latencyMs = clock.monotonic() - job.receivedMono;
+      decision = fallbackDecision(pipeline, 'model_error', latencyMs, clock.now(), null, decider);
     }
     this.settleJob(job, decision);
   }
@@ -84,10 +87,8 @@ export class Answering {
       );
     }
     const { clock } = this.deps;
-    this.settleJob(
-      job,
-      fallbackDecision(job.pipeline, reason, clock.monotonic() - job.receivedMono, clock.now()),
-    );
+    const latencyMs = clock.monotonic() - job.receivedMono;
+    this.settleJob(job, fallbackDecision(job.pipeline, reason, latencyMs, clock.now(), null, job.decider));
   }
 
   /**
@@ -158,7 +159,41 @@ export class Answering {
   }
 
   private settleJob(job: Job, decision: Decision): void {
-    this.settle(job.pipeline, job.eventId, decision, job.replyTopic, job.correlation, job.chained, undefined);
+    const { pipeline } = job;
+    if (
+      !this.settle(pipeline, job.eventId, decision, job.replyTopic, job.correlation, job.chained, undefined)
+    ) {
+      return;
+    }
+    if (pipeline.shadow !== null) this.deps.shadow?.liveDecided(job, decision);
+    if (job.decider !== pipeline) this.canaryDecided(job, decision);
+  }
+
+  /** Holds the canary candidate to its bounds; the first crossing sends new events back to the live model. */
+  private canaryDecided(job: Job, decision: Decision): void {
+    const canary = job.pipeline.canary!;
+    const rollback = canary.observe(
+      decision.latencyMs,
+      decision.source === 'fallback',
+      this.deps.clock.monotonic(),
+    );
+    if (rollback === null) return;
+    const name = job.pipeline.config.name;
+    this.deps.metrics.canaryRollback(name, rollback.reason);
+    this.deps.logger.warn(
+      {
+        pipeline: name,
+        candidate: canary.candidate.modelRef,
+        live: job.pipeline.modelRef,
+        reason: rollback.reason,
+        events: rollback.events,
+        fallbackRate: Math.round(rollback.fallbackRate * 1e4) / 1e4,
+        p99Ms: Math.round(rollback.p99Ms * 100) / 100,
+        maxFallbackRate: canary.config.maxFallbackRate,
+        maxP99Ms: canary.config.maxP99Ms,
+      },
+      'canary rolled back: the live model decides every new event',
+    );
   }
 
   /**

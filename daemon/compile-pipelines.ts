@@ -1,4 +1,6 @@
+import { Canary } from './canary.js';
 import type { InfergateConfig, PipelineConfig } from './config.js';
+import { compileCandidate } from './decider.js';
 import { ErrorCodes, ModelError } from './errors.js';
 import { compilePipeline, type Pipeline } from './pipeline.js';
 import type { ModelRunner, PayloadDecoder, StagedDecoder } from './ports.js';
@@ -11,15 +13,54 @@ export interface DecoderFactory {
 /** The decoders the entry point wires, by `decoder` name: one shared function, or a factory per pipeline. */
 export type Decoders = Readonly<Partial<Record<PipelineConfig['decoder'], PayloadDecoder | DecoderFactory>>>;
 
-/** Compiles every pipeline of `config` against its loaded model (`models`, by name) and its decoder. */
+/**
+ * Compiles every pipeline of `config` against its loaded models (`models`, by name) and its decoder.
+ * Throws on the first model that does not fit its pipeline, after telling `onMisfit` which model it is.
+ */
 export function compilePipelines(
   config: InfergateConfig,
   models: ReadonlyMap<string, ModelRunner>,
   decoders: Decoders,
+  onMisfit?: (model: string, error: unknown) => void,
 ): Pipeline[] {
-  return config.pipelines.map((pipelineConfig) =>
-    compilePipeline(pipelineConfig, models.get(pipelineConfig.model)!, decoderFor(pipelineConfig, decoders)),
-  );
+  const blame = <T>(model: string, compile: () => T): T => {
+    try {
+      return compile();
+    } catch (error) {
+      onMisfit?.(model, error);
+      throw error;
+    }
+  };
+  return config.pipelines.map((pipelineConfig) => {
+    const live = models.get(pipelineConfig.model)!;
+    const { shadow: shadowName, canary: canaryConfig } = pipelineConfig;
+    const shadow =
+      shadowName === null
+        ? null
+        : blame(shadowName, () => compileCandidate(pipelineConfig, live, models.get(shadowName)!, 'shadow'));
+    const canary =
+      canaryConfig === null
+        ? null
+        : blame(
+            canaryConfig.model,
+            () =>
+              new Canary(
+                canaryConfig,
+                compileCandidate(pipelineConfig, live, models.get(canaryConfig.model)!, 'canary'),
+              ),
+          );
+    return blame(pipelineConfig.model, () =>
+      compilePipeline(pipelineConfig, live, decoderFor(pipelineConfig, decoders), { shadow, canary }),
+    );
+  });
+}
+
+/** The models a pipeline needs loaded: its own, its shadow's and its canary's. */
+export function pipelineModels(pipeline: PipelineConfig): string[] {
+  const names = [pipeline.model];
+  if (pipeline.shadow !== null) names.push(pipeline.shadow);
+  if (pipeline.canary !== null) names.push(pipeline.canary.model);
+  return names;
 }
 
 function decoderFor(config: PipelineConfig, decoders: Decoders): PayloadDecoder | StagedDecoder {

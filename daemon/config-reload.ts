@@ -1,10 +1,12 @@
 import type { InfergateConfig } from './config.js';
-import { compilePipelines, type Decoders } from './compile-pipelines.js';
+import { compilePipelines, pipelineModels, type Decoders } from './compile-pipelines.js';
 import type { Intake } from './intake.js';
 import { loadModels } from './load-models.js';
 import { planModelSet, restartOnlyChanges } from './model-set.js';
 import type { GatewayMetrics, Logger, ModelRunner, MqttTransport } from './ports.js';
-import type { Scheduler } from './scheduler.js';
+import { ErrorCodes, isInfergateError } from './errors.js';
+import { addLanes, type Scheduler } from './scheduler.js';
+import type { Shadow } from './shadow.js';
 import { waitFor } from './wait-for.js';
 
 /** A retired model is released after its last event, or after this long at most, ms. */
@@ -18,6 +20,7 @@ export interface ConfigReloadDeps {
   decoders: Decoders;
   transport: MqttTransport;
   scheduler: Scheduler;
+  shadow: Shadow;
   intake: Intake;
   logger: Logger;
   metrics: GatewayMetrics;
@@ -62,14 +65,23 @@ export class ConfigReload {
     try {
       const plan = await planModelSet({ config: this.active, models: this.inUse }, { config, candidates });
       fresh = plan.fresh;
+      const loading = fresh;
       await loadModels(
         fresh,
-        config.pipelines.filter((p) => fresh.has(p.model)),
+        config.pipelines.filter((p) => pipelineModels(p).some((name) => loading.has(name))),
         logger,
         metrics,
+        (model, error) => this.refused(model, error),
       );
-      const pipelines = compilePipelines(config, plan.models, this.deps.decoders);
-      for (const [name, runner] of fresh) scheduler.addModel(runner, config.models[name]!.maxBatch);
+      // A model that loads but does not fit its pipeline (input width, outputs, labels) is refused too.
+      const pipelines = compilePipelines(config, plan.models, this.deps.decoders, (model, error) => {
+        if (isInfergateError(error) && error.code === ErrorCodes.MODEL_SHAPE) this.refused(model, error);
+      });
+      for (const pipeline of pipelines) {
+        const before = intake.pipelines.find((p) => p.config.name === pipeline.config.name);
+        if (pipeline.canary !== null && before?.canary != null) pipeline.canary.adopt(before.canary);
+      }
+      addLanes(scheduler, pipelines, config);
       // The switch: one assignment each, between two events.
       intake.pipelines = pipelines;
       this.inUse = plan.models;
@@ -96,10 +108,20 @@ export class ConfigReload {
     }
   }
 
+  /** A new model is refused: said with its reason (the reload fails, the running model keeps serving). */
+  private refused(model: string, error: unknown): void {
+    const code = isInfergateError(error) ? error.code : ErrorCodes.MODEL_LOAD;
+    this.deps.metrics.modelRefused(model, code);
+    this.deps.logger.error(
+      { model, code, err: error },
+      'new model refused; the running model keeps serving its pipelines',
+    );
+  }
+
   /** Releases a model no pipeline uses any more, once the events already given to it are answered. */
   private async retire(runner: ModelRunner): Promise<void> {
-    const { scheduler } = this.deps;
-    await waitFor(() => scheduler.idle(runner), RETIRE_TIMEOUT_MS);
+    const { scheduler, shadow } = this.deps;
+    await waitFor(() => scheduler.idle(runner) && shadow.idle(runner), RETIRE_TIMEOUT_MS);
     scheduler.removeModel(runner);
     await runner.dispose();
   }

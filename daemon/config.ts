@@ -164,12 +164,15 @@ export interface PipelineConfig {
   image: ImageConfig | null;
   /** Largest payload this pipeline accepts, bytes; null: the decoder's default (`limits.maxPayloadBytes`). */
   maxPayloadBytes: number | null;
+  /**
+   * A model run on the same events off the critical path: its decisions are recorded next to the live
+   * ones (table `shadow_decisions`), never published. Null: no shadow.
+   */
+  shadow: string | null;
+  /** A candidate model deciding a stable share of the events, with automatic rollback. Null: no canary. */
+  canary: CanaryConfig | null;
 }
 
-/**
- * An image pipeline's preprocessing (see adapters/decoders/image/preprocess.ts): the payload is a
- * JPEG/PNG/WebP, or, with `field`, a JSON event whose field at that path holds one in base64.
- */
 /** How an image becomes a model input (applied by adapters/decoders/image/preprocess.ts). */
 export interface ImagePreprocessSpec {
   width: number;
@@ -188,6 +191,24 @@ export interface ImagePreprocessSpec {
 export interface ImageConfig extends ImagePreprocessSpec {
   /** Path of a base64 image in a JSON event; null: the payload itself is the image. */
   field: string | null;
+}
+
+/** What picks an event for the canary: a topic level (0-based) or an event field (dotted path). */
+export type CanaryKey = { kind: 'topicLevel'; level: number } | { kind: 'field'; path: string };
+
+export interface CanaryConfig {
+  /** The candidate model (a name in `models`). */
+  model: string;
+  /** Share of keys decided by the candidate, in (0, 1]. */
+  share: number;
+  key: CanaryKey;
+  /** Rollback when the candidate's share of fallback decisions over the window exceeds this. */
+  maxFallbackRate: number;
+  /** Rollback when the candidate's p99 end-to-end latency over the window exceeds this, ms. */
+  maxP99Ms: number;
+  /** The bounds are checked only once the window holds this many candidate decisions. */
+  minEvents: number;
+  windowSec: number;
 }
 
 export interface StateConfig {

@@ -1,3 +1,4 @@
+import { MODEL_SHA_PREFIX_LENGTH } from './decider.js';
 import type { Decision, DecisionReason, DecisionSource } from './decision.js';
 import { InputError } from './errors.js';
 import type { Pipeline } from './pipeline.js';
@@ -40,7 +41,10 @@ export function decisionMessage(
     score: decision.score === null ? null : roundScore(decision.score),
     source: decision.source,
     reason: decision.reason,
-    model: pipeline.modelRef,
+    model:
+      decision.modelSha256 === pipeline.model.info.sha256
+        ? pipeline.modelRef
+        : { name: decision.model, sha256: decision.modelSha256.slice(0, MODEL_SHA_PREFIX_LENGTH) },
     latencyMs: roundMs(decision.latencyMs),
     budgetMs: pipeline.config.budgetMs,
     ts: new Date(decision.decidedAt).toISOString(),

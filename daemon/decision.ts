@@ -1,3 +1,4 @@
+import type { Decider } from './decider.js';
 import type { RulesDecision } from './decision-rules.js';
 import type { InfergateError } from './errors.js';
 import type { Pipeline } from './pipeline.js';
@@ -30,7 +31,7 @@ export interface Decision {
   explanation: string | null;
   /** Why the input was refused (`invalid_input` only); null otherwise. */
   error: InfergateError | null;
-  /** Name of the pipeline's model. */
+  /** Name of the model that decided (the pipeline's, or its canary candidate's). */
   model: string;
   /** Full sha256 of the model file. */
   modelSha256: string;
@@ -40,9 +41,9 @@ export interface Decision {
   decidedAt: number;
 }
 
-/** A decision by the pipeline's rules on the model's output. */
+/** A decision by the pipeline's rules on the output of `decider`'s model (the pipeline's, or its canary's). */
 export function modelDecision(
-  pipeline: Pipeline,
+  decider: Decider,
   decided: RulesDecision,
   explanation: string | null,
   latencyMs: number,
@@ -56,20 +57,24 @@ export function modelDecision(
     reason: 'ok',
     explanation,
     error: null,
-    model: pipeline.modelRef.name,
-    modelSha256: pipeline.model.info.sha256,
+    model: decider.modelRef.name,
+    modelSha256: decider.model.info.sha256,
     latencyMs,
     decidedAt,
   };
 }
 
-/** The pipeline's fallback decision, marked with why it stands in for a model decision. */
+/**
+ * The pipeline's fallback decision, marked with why it stands in for a model decision; `decider` names the
+ * model that was to decide (the pipeline's, or its canary's).
+ */
 export function fallbackDecision(
   pipeline: Pipeline,
   reason: FallbackReason,
   latencyMs: number,
   decidedAt: number,
   error: InfergateError | null = null,
+  decider: Decider = pipeline,
 ): Decision {
   return {
     decision: pipeline.config.fallback,
@@ -79,8 +84,8 @@ export function fallbackDecision(
     reason,
     explanation: null,
     error,
-    model: pipeline.modelRef.name,
-    modelSha256: pipeline.model.info.sha256,
+    model: decider.modelRef.name,
+    modelSha256: decider.model.info.sha256,
     latencyMs,
     decidedAt,
   };

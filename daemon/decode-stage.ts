@@ -71,6 +71,7 @@ export class DecodeStage {
     const job: Job = {
       key: `${admission.pipeline.config.name}\u0000${admission.eventId}`,
       pipeline: admission.pipeline,
+      decider: admission.decider,
       eventId: admission.eventId,
       chained: admission.chained,
       receivedMono: admission.receivedMono,

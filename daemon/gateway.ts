@@ -13,7 +13,8 @@ import type { ModelInfo } from './ports.js';
 import { noopMetrics, systemClock, type GatewayMetrics } from './ports.js';
 import { recoverInbox } from './recovery.js';
 import { replyTopicForStored } from './reply-target.js';
-import { Scheduler, type LaneStats } from './scheduler.js';
+import { addLanes, Scheduler, type LaneStats } from './scheduler.js';
+import { Shadow } from './shadow.js';
 import { waitFor } from './wait-for.js';
 
 export type { GatewayCounters } from './gateway-counters.js';
@@ -41,6 +42,7 @@ interface Running {
   answering: Answering;
   intake: Intake;
   reload: ConfigReload;
+  shadow: Shadow;
 }
 
 /**
@@ -106,6 +108,14 @@ export class Gateway {
     this.outbox = outbox;
     this.pruneRetention(inbox);
     await loadModels(this.deps.models, config.pipelines, logger, metrics);
+    const shadow: Shadow = new Shadow({
+      inbox,
+      clock,
+      logger,
+      metrics,
+      // The scheduler is made below; the shadow asks it only once events flow.
+      liveBacklogged: (runner): boolean => scheduler.backlogged(runner),
+    });
     const answering = new Answering({
       inbox,
       outbox,
@@ -115,19 +125,16 @@ export class Gateway {
       counters,
       gatewayId: config.gateway.id,
       jobs,
+      shadow,
     });
-    const scheduler = new Scheduler({
+    const scheduler: Scheduler = new Scheduler({
       logger,
       clock,
       metrics,
       onModelOutput: answering.onModelOutput,
       onFallback: answering.onFallback,
+      shadow,
     });
-    for (const [name, runner] of this.deps.models) {
-      if (config.pipelines.some((p) => p.model === name)) {
-        scheduler.addModel(runner, config.models[name]!.maxBatch);
-      }
-    }
     const intake = new Intake({
       inbox,
       outbox,
@@ -140,17 +147,19 @@ export class Gateway {
       jobs,
     });
     intake.pipelines = compilePipelines(config, this.deps.models, this.deps.decoders);
+    addLanes(scheduler, intake.pipelines, config);
     const reload = new ConfigReload({
       startConfig: config,
       models: this.deps.models,
       decoders: this.deps.decoders,
       transport,
       scheduler,
+      shadow,
       intake,
       logger,
       metrics,
     });
-    this.running = { scheduler, answering, intake, reload };
+    this.running = { scheduler, answering, intake, reload, shadow };
     const subscriptions = [...new Set(config.pipelines.map((p) => p.subscribe))];
     await transport.start(subscriptions, intake.onMessage, () => inbox.flush());
     this.recover(inbox, outbox, this.running);
@@ -202,6 +211,7 @@ export class Gateway {
     if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
     for (const job of this.jobs.values()) this.clock.clearTimeout(job.deadlineTimer);
     await this.deps.transport.stop();
+    running?.shadow.close();
     const models = [...this.deps.models.values(), ...(running?.reload.models.values() ?? [])];
     await Promise.allSettled(models.map((m) => m.dispose()));
     await this.inbox?.close();
@@ -230,6 +240,8 @@ export class Gateway {
         // The original budget is spent; a recovered event gets a fresh one rather than an instant fallback.
         intake.admit({
           pipeline,
+          // A recovered event has only its topic: a canary keyed by an event field leaves it to the live model.
+          decider: pipeline.canary?.route(stored.topic, undefined) ?? pipeline,
           eventId: stored.eventId,
           chained: { topic: stored.topic, receivedAt: stored.receivedAt, inputSha256: stored.inputSha256 },
           receivedMono: mono - (now - stored.receivedAt),

@@ -102,7 +102,7 @@ export class Intake {
       expiresAt === null ? Infinity : expiresAt - receivedAt,
     );
     metrics.eventReceived(pipeline.config.name);
-    const { eventId, sha256, replyTopic, input, eventTime, fields, problem } = readEvent(
+    const { eventId, sha256, replyTopic, input, eventTime, fields, problem, decider } = readEvent(
       pipeline,
       message,
       captures,
@@ -148,11 +148,21 @@ export class Intake {
     const deadlineMono = receivedMono + budgetMs;
     const correlation = event.correlation;
     if (fields !== undefined) {
-      const admission = { pipeline, eventId, chained, receivedMono, deadlineMono, replyTopic, correlation };
+      const admission = {
+        pipeline,
+        decider,
+        eventId,
+        chained,
+        receivedMono,
+        deadlineMono,
+        replyTopic,
+        correlation,
+      };
       return this.decodes.submit({ admission, fields, message });
     }
     this.admit({
       pipeline,
+      decider,
       eventId,
       chained,
       receivedMono,
@@ -181,6 +191,7 @@ export class Intake {
     const job: Job = {
       key,
       pipeline: admitted.pipeline,
+      decider: admitted.decider,
       eventId: admitted.eventId,
       chained: admitted.chained,
       receivedMono: admitted.receivedMono,

@@ -1,3 +1,4 @@
+import type { Decider } from './decider.js';
 import type { ChainedEvent } from './state/types.js';
 import type { EventInput, Pipeline } from './pipeline.js';
 import type { TimerHandle } from './ports.js';
@@ -6,6 +7,8 @@ import type { TimerHandle } from './ports.js';
 export interface Job {
   readonly key: string;
   readonly pipeline: Pipeline;
+  /** Who decides it: the pipeline itself, or its canary candidate. */
+  readonly decider: Decider;
   readonly eventId: string;
   /** What the audit chain covers of the event (topic, arrival, input hash), as the inbox holds it. */
   readonly chained: ChainedEvent;

@@ -1,10 +1,11 @@
+import { pipelineModels } from './compile-pipelines.js';
 import type { PipelineConfig } from './config.js';
-import { MODEL_SHA_PREFIX_LENGTH } from './pipeline.js';
+import { MODEL_SHA_PREFIX_LENGTH } from './decider.js';
 import type { GatewayMetrics, Logger, ModelRunner } from './ports.js';
 
 /**
  * Loads (verifies, warms up) every model a pipeline uses, in parallel; on any failure releases them all and
- * rethrows the first error. Then logs each pipeline's measured model latency against its budget, so an
+ * rethrows the first error (`onFailure` hears of each). Then logs each pipeline's measured model latency against its budget, so an
  * infeasible budget is visible at start rather than as a stream of fallbacks.
  */
 export async function loadModels(
@@ -12,14 +13,20 @@ export async function loadModels(
   pipelines: readonly PipelineConfig[],
   logger: Logger,
   metrics: GatewayMetrics,
+  onFailure?: (model: string, error: unknown) => void,
 ): Promise<void> {
-  const used = new Set(pipelines.map((p) => p.model));
+  const used = new Set(pipelines.flatMap(pipelineModels));
   const results = await Promise.allSettled(
     [...models]
       .filter(([name]) => used.has(name))
       .map(async ([name, runner]) => {
         const started = performance.now();
-        await runner.load();
+        try {
+          await runner.load();
+        } catch (error) {
+          onFailure?.(name, error);
+          throw error;
+        }
         metrics.modelLoaded(name, performance.now() - started);
       }),
   );

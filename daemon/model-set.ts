@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { pipelineModels } from './compile-pipelines.js';
 import type { InfergateConfig, ModelConfig } from './config.js';
 import type { ModelRunner } from './ports.js';
 
@@ -12,7 +13,7 @@ export async function planModelSet(
   current: { config: InfergateConfig; models: ReadonlyMap<string, ModelRunner> },
   next: { config: InfergateConfig; candidates: ReadonlyMap<string, ModelRunner> },
 ): Promise<{ models: Map<string, ModelRunner>; fresh: Map<string, ModelRunner>; retired: ModelRunner[] }> {
-  const used = new Set(next.config.pipelines.map((p) => p.model));
+  const used = new Set(next.config.pipelines.flatMap(pipelineModels));
   const models = new Map<string, ModelRunner>();
   const fresh = new Map<string, ModelRunner>();
   for (const name of used) {

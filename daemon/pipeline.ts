@@ -1,5 +1,7 @@
 import type { PipelineConfig } from './config.js';
-import { compileDecisionRules, type CompiledDecisionRules } from './decision-rules.js';
+import type { Canary } from './canary.js';
+import { modelRefOf, type Decider } from './decider.js';
+import { compileDecisionRules } from './decision-rules.js';
 import { ErrorCodes, InputError, ModelError } from './errors.js';
 import { assertModelWidth, compileInputMapping } from './input-mapping.js';
 import type { EventFields, ModelRunner, PayloadDecoder, StagedDecoder } from './ports.js';
@@ -9,11 +11,16 @@ import { matchTopic, stripSharePrefix } from './topics.js';
 /** The model input of one event: a tensor row for tensor models, a rendered prompt for text models. */
 export type EventInput = Float32Array | string;
 
-/** A pipeline compiled against its loaded model: everything the per-event path needs, computed once. */
-/** The decision message names a model by its name and this many leading hex digits of its sha256. */
-export const MODEL_SHA_PREFIX_LENGTH = 12;
+export { MODEL_SHA_PREFIX_LENGTH } from './decider.js';
 
-export interface Pipeline {
+/** A shadow and a canary of a pipeline, compiled against their loaded models (see decider.ts, canary.ts). */
+export interface PipelineRollout {
+  shadow: Decider | null;
+  canary: Canary | null;
+}
+
+/** A pipeline compiled against its loaded model: everything the per-event path needs, computed once. */
+export interface Pipeline extends Decider {
   readonly config: PipelineConfig;
   readonly model: ModelRunner;
   readonly modelRef: { name: string; sha256: string };
@@ -25,15 +32,19 @@ export interface Pipeline {
   readonly keepsPayload: boolean;
   /** Turns a decoded event into the model's input; throws InputError naming the field at fault. */
   readonly encode: (event: EventFields) => EventInput;
-  readonly rules: CompiledDecisionRules;
   /** The `+`/`#` captures of `topic` against the subscription, or null when it is not this pipeline's. */
   match(topic: string): string[] | null;
+  /** Runs on the same events off the critical path, recorded and never published; null when none. */
+  readonly shadow: Decider | null;
+  /** Decides a stable share of the events instead of `model`; null when none. */
+  readonly canary: Canary | null;
 }
 
 export function compilePipeline(
   config: PipelineConfig,
   model: ModelRunner,
   decoder: PayloadDecoder | StagedDecoder,
+  rollout: PipelineRollout = { shadow: null, canary: null },
 ): Pipeline {
   const staged = typeof decoder === 'function' ? null : decoder;
   const rules = compileDecisionRules(config.decide, model.info.outputWidth, model.info.labels);
@@ -41,10 +52,7 @@ export function compilePipeline(
   return Object.freeze({
     config,
     model,
-    modelRef: Object.freeze({
-      name: model.info.name,
-      sha256: model.info.sha256.slice(0, MODEL_SHA_PREFIX_LENGTH),
-    }),
+    modelRef: modelRefOf(model),
     decoder: staged === null ? (decoder as PayloadDecoder) : staged.decode,
     completeDecode:
       staged === null ? null : (fields: EventFields, payload: Buffer) => staged.complete(fields, payload),
@@ -52,6 +60,8 @@ export function compilePipeline(
     encode: compileEncoder(config, model),
     rules,
     match: (topic: string) => matchTopic(filter, topic),
+    shadow: rollout.shadow,
+    canary: rollout.canary,
   });
 }
 

@@ -219,7 +219,18 @@ export interface GatewayMetrics {
   modelLoaded(model: string, loadMs: number): void;
   /** A WAL restart held state writes this long, ms; `restarted` false when the WAL could not restart. */
   walRestart(heldMs: number, restarted: boolean): void;
+  /**
+   * One event's shadow run: agreed or disagreed with the live model decision, skipped (shed under load, or
+   * no live model decision to compare with), or failed. `latencyMs` (arrival → shadow decision) when it ran.
+   */
+  shadowRun(pipeline: string, result: ShadowResult, latencyMs: number | null): void;
+  /** A canary candidate crossed a bound and the live model took its share back. */
+  canaryRollback(pipeline: string, reason: string): void;
+  /** A reload refused a new model (`code`: why); the running one keeps serving. */
+  modelRefused(model: string, code: string): void;
 }
+
+export type ShadowResult = 'agree' | 'disagree' | 'skipped' | 'error';
 
 export const noopMetrics: GatewayMetrics = {
   eventReceived: () => {},
@@ -230,4 +241,7 @@ export const noopMetrics: GatewayMetrics = {
   lateModelResult: () => {},
   modelLoaded: () => {},
   walRestart: () => {},
+  shadowRun: () => {},
+  canaryRollback: () => {},
+  modelRefused: () => {},
 };

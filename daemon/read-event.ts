@@ -1,3 +1,4 @@
+import type { Decider } from './decider.js';
 import type { InputError, TopicError } from './errors.js';
 import { eventIdOf, sha256Hex } from './event-identity.js';
 import { eventTimeOf } from './event-time.js';
@@ -23,6 +24,8 @@ export interface ReadEvent {
   fields: EventFields | undefined;
   /** Why the event is refused, if it is. The first problem found wins. */
   problem: InputError | TopicError | undefined;
+  /** Who decides it: the pipeline, or its canary candidate when the event's key falls in its share. */
+  decider: Decider;
 }
 
 /**
@@ -55,6 +58,7 @@ export function readEvent(pipeline: Pipeline, message: InboundMessage, captures:
   let input: EventInput | undefined;
   let eventTime: number | null = null;
   const staged = pipeline.completeDecode !== null;
+  let decider: Decider = pipeline;
   if (problem === undefined) {
     try {
       if (!staged) input = pipeline.encode(fields!);
@@ -62,6 +66,7 @@ export function readEvent(pipeline: Pipeline, message: InboundMessage, captures:
     } catch (error) {
       problem = inputProblem(error);
     }
+    if (pipeline.canary !== null) decider = pipeline.canary.route(message.topic, fields) ?? pipeline;
   }
   return {
     eventId,
@@ -71,6 +76,7 @@ export function readEvent(pipeline: Pipeline, message: InboundMessage, captures:
     eventTime,
     fields: staged && problem === undefined ? fields : undefined,
     problem,
+    decider,
   };
 }
 

@@ -1,7 +1,9 @@
+import type { InfergateConfig } from './config.js';
 import type { FallbackReason } from './decision.js';
 import { ErrorCodes, isInfergateError } from './errors.js';
 import { Fifo } from './fifo.js';
 import type { Job } from './job.js';
+import type { Pipeline } from './pipeline.js';
 import type {
   Clock,
   GatewayMetrics,
@@ -27,6 +29,8 @@ export interface SchedulerDeps {
   onModelOutput: (job: Job, result: ModelResult, row: number) => void;
   /** The job gets the fallback, for `reason`; `errorCode` is the runtime's, when a run failed. */
   onFallback: (job: Job, reason: SchedulerFallback, errorCode?: string) => void;
+  /** Given each admitted job of a pipeline with a shadow, with whether its lane is backed up (shadow.ts). */
+  shadow?: { offer(job: Job, liveBusy: boolean): void };
 }
 
 export interface LaneStats {
@@ -67,9 +71,15 @@ export class Scheduler {
     this.lanes.delete(runner);
   }
 
+  /** True when events of this model wait in its queue (its runs are all taken). */
+  backlogged(runner: ModelRunner): boolean {
+    return (this.lanes.get(runner)?.waiting ?? 0) > 0;
+  }
+
   /** Admits a job: starts its deadline timer and queues it, or answers it `overload` at once. */
   admit(job: Job): void {
-    const lane = this.lanes.get(job.pipeline.model);
+    // The lane of the model that decides it: the pipeline's, or its canary candidate's.
+    const lane = this.lanes.get(job.decider.model);
     if (lane === undefined) throw new Error(`no lane for model of pipeline ${job.pipeline.config.name}`);
     const remaining = job.deadlineMono - this.deps.clock.monotonic();
     if (this.closed || remaining <= 0) {
@@ -80,6 +90,7 @@ export class Scheduler {
     // a list (and a priority-queue insert) per event. Rounding up never fires before the deadline.
     job.deadlineTimer = this.deps.clock.setTimeout(() => this.onDeadline(job), Math.ceil(remaining));
     lane.enqueue(job);
+    if (job.pipeline.shadow !== null) this.deps.shadow?.offer(job, job.answered || lane.waiting > 0);
   }
 
   stats(): Map<string, LaneStats> {
@@ -123,6 +134,10 @@ class ModelLane {
     this.maxBatch = maxBatch;
     this.deps = deps;
     this.estimateMs = Math.max(runner.info.warmupP95Ms, 0.05);
+  }
+
+  get waiting(): number {
+    return this.queued;
   }
 
   enqueue(job: Job): void {
@@ -274,6 +289,20 @@ class ModelLane {
 
   private observe(ms: number): void {
     this.estimateMs = this.estimateMs * 0.8 + ms * 0.2;
+  }
+}
+
+/** Gives every model that decides events of `pipelines` (their own, their canaries') a lane. */
+export function addLanes(
+  scheduler: Scheduler,
+  pipelines: readonly Pipeline[],
+  config: InfergateConfig,
+): void {
+  for (const pipeline of pipelines) {
+    scheduler.addModel(pipeline.model, config.models[pipeline.config.model]!.maxBatch);
+    const canary = pipeline.canary;
+    if (canary !== null)
+      scheduler.addModel(canary.candidate.model, config.models[canary.config.model]!.maxBatch);
   }
 }
 

@@ -63,12 +63,14 @@ function run(model: ModelRunner, budgetMs: number): Promise<SchedulerReport> {
     });
     scheduler.addModel(model, 1);
     const now = performance.now();
+    const pipeline = {
+      config: { name: 'p', budgetMs, maxQueue: 10 } as PipelineConfig,
+      model,
+    } as unknown as Pipeline;
     const job: Job = {
       key: 'p\u00001',
-      pipeline: {
-        config: { name: 'p', budgetMs, maxQueue: 10 } as PipelineConfig,
-        model,
-      } as unknown as Pipeline,
+      pipeline,
+      decider: pipeline,
       eventId: '1',
       chained: { topic: 't', receivedAt: Date.now(), inputSha256: '' },
       receivedMono: now,

@@ -79,6 +79,7 @@ function job(p: Pipeline, tag: number): Job {
   return {
     key: `${p.config.name}-${seq}`,
     pipeline: p,
+    decider: p,
     eventId: String(seq),
     chained: { topic: 't', receivedAt: Date.now(), inputSha256: '' },
     receivedMono: now,

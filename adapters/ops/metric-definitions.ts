@@ -29,6 +29,10 @@ export interface Metrics {
   reconnects: Counter;
   walRestarts: Counter<'result'>;
   writeHolds: Histogram;
+  shadowRuns: Counter<'pipeline' | 'result'>;
+  shadowLatency: Histogram<'pipeline'>;
+  canaryRollbacks: Counter<'pipeline' | 'reason'>;
+  modelRefusals: Counter<'model' | 'code'>;
 }
 
 export function defineMetrics(registry: Registry, deps: MetricDefinitionDeps, lag: LagMonitor): Metrics {
@@ -197,6 +201,31 @@ export function defineMetrics(registry: Registry, deps: MetricDefinitionDeps, la
       name: 'infergate_state_write_hold_seconds',
       help: 'Time state writes waited for a WAL restart, seconds.',
       buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    shadowRuns: new Counter({
+      name: 'infergate_shadow_runs_total',
+      help: 'Shadow model runs per event (result agree|disagree|skipped|error).',
+      labelNames: ['pipeline', 'result'],
+      registers,
+    }),
+    shadowLatency: new Histogram({
+      name: 'infergate_shadow_latency_seconds',
+      help: 'Arrival to shadow decision, seconds.',
+      labelNames: ['pipeline'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    canaryRollbacks: new Counter({
+      name: 'infergate_canary_rollbacks_total',
+      help: 'Canary candidates sent back to the live model (reason fallback_rate|p99).',
+      labelNames: ['pipeline', 'reason'],
+      registers,
+    }),
+    modelRefusals: new Counter({
+      name: 'infergate_model_refusals_total',
+      help: 'New models a reload refused (code: why); the running model kept serving.',
+      labelNames: ['model', 'code'],
       registers,
     }),
   };

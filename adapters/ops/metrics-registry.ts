@@ -5,7 +5,7 @@
  * labels: docs/metrics.md.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DecisionStage, GatewayMetrics } from '../../daemon/ports.js';
+import type { DecisionStage, GatewayMetrics, ShadowResult } from '../../daemon/ports.js';
 import { LagMonitor } from './lag-monitor.js';
 import { defineMetrics, type Metrics } from './metric-definitions.js';
 import type { MetricsSources } from './metrics-sources.js';
@@ -149,6 +149,22 @@ class PromMetricsRegistry implements MetricsRegistry {
   walRestart(heldMs: number, restarted: boolean): void {
     this.m.walRestarts.inc({ result: restarted ? 'restarted' : 'retry' });
     if (Number.isFinite(heldMs) && heldMs >= 0) this.m.writeHolds.observe(heldMs / 1000);
+  }
+
+  shadowRun(pipeline: string, result: ShadowResult, latencyMs: number | null): void {
+    if (this.prepare(pipeline) === undefined) return;
+    this.m.shadowRuns.inc({ pipeline, result });
+    if (latencyMs !== null && Number.isFinite(latencyMs) && latencyMs >= 0) {
+      this.m.shadowLatency.observe({ pipeline }, latencyMs / 1000);
+    }
+  }
+
+  canaryRollback(pipeline: string, reason: string): void {
+    if (this.prepare(pipeline) !== undefined) this.m.canaryRollbacks.inc({ pipeline, reason });
+  }
+
+  modelRefused(model: string, code: string): void {
+    this.m.modelRefusals.inc({ model, code });
   }
 
   // ------------------------------------------------------------------ connection events

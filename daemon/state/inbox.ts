@@ -5,6 +5,7 @@ import type { StoredChainRow } from './audit-chain.js';
 import { AuditLog } from './audit-log.js';
 import { GroupCommit } from './group-commit.js';
 import { INBOX_FILE, openStateDatabase, openStateDatabaseReadOnly } from './schema.js';
+import { ShadowLog, type ShadowDecisionRow } from './shadow-log.js';
 import { prepareStatements, stateWrite, type EventRow, type Statements } from './statements.js';
 import type {
   ChainedEvent,
@@ -62,6 +63,8 @@ export class Inbox {
   private readonly walRestarter: WalRestarter | undefined;
   private closed = false;
   private closing: Promise<void> = Promise.resolve();
+  /** Made on first use: a read-only inbox on a state file older than shadows never needs it. */
+  private shadowLog: ShadowLog | undefined;
 
   private constructor(parts: InboxParts) {
     this.db = parts.db;
@@ -233,6 +236,18 @@ export class Inbox {
     return this.audit.decidedSince(since);
   }
 
+  /**
+   * Records a shadow decision with the turn's transaction. Returns false, recording nothing, while the
+   * state is not writable (a WAL restart) or closed: a shadow decision is never worth waiting for.
+   */
+  recordShadow(row: ShadowDecisionRow): boolean {
+    if (this.closed || !this.gate.open) return false;
+    this.shadowLog ??= new ShadowLog(this.db);
+    this.commits.open();
+    this.shadowLog.record(row);
+    return true;
+  }
+
   /** The broker acknowledged the event's decision. Written with the next transaction (see GroupCommit). */
   markPublished(pipeline: string, eventId: string): void {
     this.commits.markPublished(pipeline, eventId);
@@ -270,7 +285,12 @@ export class Inbox {
    */
   prune(before: number): number {
     this.commits.flushPublishMarks();
-    return this.audit.prune(before);
+    const pruned = this.audit.prune(before);
+    if (!this.db.readonly) {
+      this.shadowLog ??= new ShadowLog(this.db);
+      this.shadowLog.prune(before);
+    }
+    return pruned;
   }
 
   counts(): Record<EventState, number> {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StateConfig } from '../config.js';
 import { ErrorCodes, StateError } from '../errors.js';
+import { SHADOW_SCHEMA } from './shadow-log.js';
 import { WRITER_CHECKPOINT_FRAMES } from './wal-restarter.js';
 
 /** The state database's file name in `state.dir`. */
@@ -69,6 +70,7 @@ export function openStateDatabase(state: StateConfig): Database.Database {
     db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_FRAMES}`);
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     db.exec(SCHEMA);
+    db.exec(SHADOW_SCHEMA);
     migrate(db);
     return db;
   } catch (error) {

@@ -17,11 +17,17 @@ export class FakeModel implements ModelRunner {
   readonly runs: PendingRun[] = [];
   disposed = false;
 
-  constructor(options: { name: string; inputWidth: number; outputWidth?: number; runMs?: number }) {
+  constructor(options: {
+    name: string;
+    inputWidth: number;
+    outputWidth?: number;
+    runMs?: number;
+    sha256?: string;
+  }) {
     this.info = {
       name: options.name,
       runtime: 'fake',
-      sha256: 'f'.repeat(64),
+      sha256: options.sha256 ?? 'f'.repeat(64),
       inputs: [],
       outputs: [],
       inputWidth: options.inputWidth,
