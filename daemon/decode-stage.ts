@@ -2,7 +2,7 @@ import type { Answering } from './answering.js';
 import type { InfergateError } from './errors.js';
 import { Fifo } from './fifo.js';
 import { inputProblem } from './input-problem.js';
-import type { Admission } from './intake.js';
+import type { Admission } from './job.js';
 import type { Job } from './job.js';
 import type { Outbox } from './outbox.js';
 import type { EventInput } from './pipeline.js';

@@ -5,7 +5,7 @@ import { isStale } from './event-time.js';
 import type { GatewayCounters } from './gateway-counters.js';
 import type { Inbox } from './state/inbox.js';
 import type { NewEvent } from './state/types.js';
-import { jobKey, type Job } from './job.js';
+import { jobKey, type Admission, type Job } from './job.js';
 import type { Outbox } from './outbox.js';
 import type { Pipeline } from './pipeline.js';
 import type { Clock, GatewayMetrics, InboundMessage, Logger } from './ports.js';
@@ -26,9 +26,6 @@ export interface IntakeDeps {
   /** The admitted jobs not decided yet, by key (shared with Answering, which removes them). */
   jobs: Map<string, Job>;
 }
-
-/** A job as admitted, before the fields the intake and the scheduler add. */
-export type Admission = Omit<Job, 'key' | 'answered' | 'deadlineTimer' | 'dispatchedMono'>;
 
 /**
  * Where events come in: routes a message to its pipeline, reads it, records it in the inbox before its

@@ -31,3 +31,6 @@ export interface Job {
 export function jobKey(pipeline: string, eventId: string): string {
   return `${pipeline}\u0000${eventId}`;
 }
+
+/** A job as admitted, before the fields the intake and the scheduler add. */
+export type Admission = Omit<Job, 'key' | 'answered' | 'deadlineTimer' | 'dispatchedMono'>;
