@@ -1,4 +1,4 @@
-import { createJsonDecoder } from '../adapters/decoders/index.js';
+import { createPipelineDecoders } from '../adapters/decoders/index.js';
 import { createEmbeddedBroker, createMqttTransport, type EmbeddedBroker } from '../adapters/mqtt/index.js';
 import { createSparkplug } from '../adapters/sparkplug/index.js';
 import type { InfergateConfig } from '../daemon/config.js';
@@ -125,7 +125,7 @@ async function buildGateway(
     logger,
     transport,
     models,
-    decoders: { json: createJsonDecoder({ limits: config.limits }), sparkplug: sparkplug.decoder },
+    decoders: { ...createPipelineDecoders(config.limits), sparkplug: sparkplug.decoder },
     metrics,
   });
   return { broker, gateway, transport };

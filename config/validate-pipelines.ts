@@ -4,6 +4,7 @@ import { decisionProblem, parseDecisionRules } from './decision-rules.js';
 import { parseInputMapping } from './input-mapping.js';
 import { parsePromptConfig } from './prompt-config.js';
 import { sparkplugPipelineProblems } from './sparkplug-config.js';
+import { MAX_PIPELINE_PAYLOAD_BYTES, parseTensorPayload } from './tensor-payload-config.js';
 import { integerProblem, oneOfProblem, patternProblem } from './value-checks.js';
 import {
   filtersOverlap,
@@ -18,7 +19,7 @@ import {
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 export const MAX_PIPELINES = 256;
 export const MAX_RESPONSE_TOPICS = 64;
-export const DECODERS = ['json', 'sparkplug'] as const;
+export const DECODERS = ['json', 'sparkplug', 'tensor'] as const;
 
 /** Bounds and defaults of the numeric pipeline keys; `default: null` means required. */
 export const PIPELINE_LIMITS = {
@@ -42,6 +43,8 @@ const PIPELINE_KEYS = [
   'maxQueue',
   'maxEventAgeMs',
   'timestampField',
+  'tensor',
+  'maxPayloadBytes',
 ] as const;
 
 export interface PipelineContext {
@@ -165,6 +168,13 @@ function validatePipeline(
     problems.add(at('timestampField'), 'must be a dotted field path (e.g. ts or meta.createdAt)');
   }
 
+  const tensor = parseTensorPayload(entry.tensor, decoder, at('tensor'), problems);
+  const maxPayloadBytes = entry.maxPayloadBytes ?? null;
+  if (maxPayloadBytes !== null) {
+    const problem = integerProblem(maxPayloadBytes, 1, MAX_PIPELINE_PAYLOAD_BYTES);
+    if (problem !== null) problems.add(at('maxPayloadBytes'), problem);
+  }
+
   if (
     problems.count !== before ||
     (input === null && prompt === null) ||
@@ -188,6 +198,9 @@ function validatePipeline(
     maxQueue: numbers.maxQueue,
     maxEventAgeMs: numbers.maxEventAgeMs,
     timestampField: timestampField as string | null,
+    // Only when given, so a pipeline without them reads exactly as before.
+    ...(tensor === null ? {} : { tensor }),
+    ...(maxPayloadBytes === null ? {} : { maxPayloadBytes: maxPayloadBytes as number }),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { PipelineConfig } from './config.js';
 import { compileDecisionRules, type CompiledDecisionRules } from './decision-rules.js';
 import { ErrorCodes, ModelError } from './errors.js';
-import { assertModelWidth, compileInputMapping } from './input-mapping.js';
+import { compileInputRow } from './input-mapping-row.js';
 import type { EventFields, ModelRunner, PayloadDecoder } from './ports.js';
 import { compilePromptTemplate } from './prompt-template.js';
 import { matchTopic, stripSharePrefix } from './topics.js';
@@ -49,8 +49,7 @@ export function compilePipeline(
 function compileEncoder(config: PipelineConfig, model: ModelRunner): (event: EventFields) => EventInput {
   if (model.inputKind === 'tensor') {
     if (config.input === null) throw shapeError(config, 'a tensor model needs an `input` mapping');
-    const mapping = compileInputMapping(config.input);
-    assertModelWidth(mapping, model.info.inputWidth, config.name);
+    const mapping = compileInputRow(config.input, model.info, config.name);
     const width = mapping.width;
     return (event) => {
       const row = new Float32Array(width);
