@@ -20,7 +20,10 @@ export interface OnnxRunLayout extends RunLayout {
 /** Element types infergate converts a float32 row into. */
 export const FED_INPUT_TYPES: readonly InputFeed['type'][] = ['float32', 'float16', 'uint8', 'int8'];
 
-/** IG_ERR_MODEL_SHAPE for any other input, or a first output without a fixed last dimension. */
+/**
+ * IG_ERR_MODEL_SHAPE for any other input, or a first output that is not one vector per row with a fixed
+ * last dimension (`[batch, K]`, `[K]`, `[1, K]`).
+ */
 export function onnxRunLayout(
   name: string,
   inputs: readonly TensorInfo[],
@@ -45,9 +48,16 @@ export function onnxRunLayout(
     output.shape.length === 1 && typeof output.shape[0] === 'string'
       ? 1
       : output.shape[output.shape.length - 1];
-  if (output.type === 'non-tensor' || typeof outWidth !== 'number' || outWidth < 1) {
+  // A row's output must be one vector: dims between the batch and the last one can only be 1.
+  const middle = output.shape.slice(1, -1);
+  if (
+    output.type === 'non-tensor' ||
+    typeof outWidth !== 'number' ||
+    outWidth < 1 ||
+    middle.some((d) => d !== 1)
+  ) {
     return refuse(
-      `first output ${output.name} is ${output.type} [${output.shape.join(', ')}]; need a fixed last dimension`,
+      `first output ${output.name} is ${output.type} [${output.shape.join(', ')}]; need [batch, K] with a fixed K`,
     );
   }
   const first = feeds[0]!.feed;
