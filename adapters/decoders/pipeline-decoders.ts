@@ -17,7 +17,12 @@ export function createPipelineDecoders(limits: InputLimits): {
   return {
     json: {
       forPipeline: (pipeline) =>
-        createJsonDecoder({ limits: { ...limits, maxPayloadBytes: pipelinePayloadLimit(limits, pipeline) } }),
+        createJsonDecoder({
+          limits: { ...limits, maxPayloadBytes: pipelinePayloadLimit(limits, pipeline) },
+          ...(pipeline.maxPayloadBytes == null
+            ? {}
+            : { payloadLimitKey: `pipeline ${pipeline.name} maxPayloadBytes` }),
+        }),
     },
     tensor: {
       forPipeline: (pipeline) => {
