@@ -229,20 +229,29 @@ function read(event: EventFields, field: CompiledField): unknown {
   let node: unknown = event;
   for (let i = 0; i < segments.length; i++) {
     if (node === null || node === undefined) return ABSENT;
-    const index = field.indices[i];
-    if (index >= 0 && (Array.isArray(node) || isNumberArray(node))) {
-      const items = node as ArrayLike<unknown>;
-      node = index < items.length ? items[index] : undefined;
+    if (Array.isArray(node)) {
+      const index = field.indices[i]!;
+      if (index < 0) throw notAnObject(field, i, node);
+      node = index < node.length ? (node[index] as unknown) : undefined;
       continue;
     }
-    if (typeof node !== 'object' || Array.isArray(node) || ArrayBuffer.isView(node)) {
-      throw invalid(field, `${segments.slice(0, i).join('.')} must be an object, got ${describeType(node)}`);
-    }
+    if (typeof node !== 'object') throw notAnObject(field, i, node);
     const key = segments[i];
-    if (!Object.hasOwn(node, key)) return ABSENT;
+    // A typed array's in-range indices are own properties; anything else in it is no field.
+    if (!Object.hasOwn(node, key)) {
+      if (field.indices[i]! < 0 && ArrayBuffer.isView(node)) throw notAnObject(field, i, node);
+      return ABSENT;
+    }
     node = (node as Record<string, unknown>)[key];
   }
   return node === null || node === undefined ? ABSENT : node;
+}
+
+function notAnObject(field: CompiledField, depth: number, node: unknown): InputError {
+  return invalid(
+    field,
+    `${field.segments.slice(0, depth).join('.')} must be an object, got ${describeType(node)}`,
+  );
 }
 
 function missing(field: CompiledField): InputError {
@@ -255,10 +264,6 @@ function missing(field: CompiledField): InputError {
 
 function invalid(field: CompiledField, problem: string): InputError {
   return new InputError(ErrorCodes.INPUT_FIELD_INVALID, `field ${field.path} ${problem}`, field.path);
-}
-
-function isNumberArray(value: unknown): boolean {
-  return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
 function describeType(value: unknown): string {
