@@ -18,6 +18,8 @@ export interface TensorDecoderDeps {
 export const TENSOR_PAYLOAD_FIELD = 'payload';
 
 const BYTES_PER_VALUE = { float32: 4, int16: 2 } as const;
+/** On a little-endian host (x86, ARM as run) a float32 payload is copied byte for byte. */
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 export function createTensorDecoder(deps: TensorDecoderDeps): PayloadDecoder {
   const { tensor, maxPayloadBytes } = deps;
@@ -53,7 +55,9 @@ export function createTensorDecoder(deps: TensorDecoderDeps): PayloadDecoder {
     }
     const out = new Float32Array(values);
     const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    if (tensor.dtype === 'float32') {
+    if (tensor.dtype === 'float32' && HOST_IS_LITTLE_ENDIAN) {
+      new Uint8Array(out.buffer).set(payload);
+    } else if (tensor.dtype === 'float32') {
       for (let i = 0; i < values; i++) out[i] = view.getFloat32(i * 4, true);
     } else {
       for (let i = 0; i < values; i++) out[i] = view.getInt16(i * 2, true);
