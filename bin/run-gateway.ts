@@ -1,4 +1,4 @@
-import { createJsonDecoder } from '../adapters/decoders/index.js';
+import { createPipelineDecoders } from '../adapters/decoders/index.js';
 import { configureImageDecoding, imageDecoders } from '../adapters/decoders/image/index.js';
 import { createEmbeddedBroker, createMqttTransport, type EmbeddedBroker } from '../adapters/mqtt/index.js';
 import { createSparkplug } from '../adapters/sparkplug/index.js';
@@ -128,7 +128,7 @@ async function buildGateway(
     transport,
     models,
     decoders: {
-      json: createJsonDecoder({ limits: config.limits }),
+      ...createPipelineDecoders(config.limits),
       sparkplug: sparkplug.decoder,
       image: imageDecoders(config.limits),
     },

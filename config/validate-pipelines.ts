@@ -12,6 +12,7 @@ import { parseInputMapping } from './input-mapping.js';
 import { parsePromptConfig } from './prompt-config.js';
 import { parseCanary, parseShadow } from './rollout-config.js';
 import { sparkplugPipelineProblems } from './sparkplug-config.js';
+import { MAX_PIPELINE_PAYLOAD_BYTES, parseTensorPayload } from './tensor-payload-config.js';
 import { integerProblem, oneOfProblem, patternProblem } from './value-checks.js';
 import {
   filtersOverlap,
@@ -26,9 +27,7 @@ import {
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 export const MAX_PIPELINES = 256;
 export const MAX_RESPONSE_TOPICS = 64;
-export const DECODERS = ['json', 'sparkplug', 'image'] as const;
-/** Bounds of a pipeline's own `maxPayloadBytes` (images are larger than the JSON default allows). */
-export const PIPELINE_MAX_PAYLOAD_BYTES = { min: 1, max: 67108864 } as const;
+export const DECODERS = ['json', 'sparkplug', 'tensor', 'image'] as const;
 
 /** Bounds and defaults of the numeric pipeline keys; `default: null` means required. */
 export const PIPELINE_LIMITS = {
@@ -53,6 +52,7 @@ const PIPELINE_KEYS = [
   'maxEventAgeMs',
   'timestampField',
   'image',
+  'tensor',
   'maxPayloadBytes',
   'shadow',
   'canary',
@@ -180,10 +180,10 @@ function validatePipeline(
     problems.add(at('timestampField'), 'must be a dotted field path (e.g. ts or meta.createdAt)');
   }
 
+  const tensor = parseTensorPayload(entry.tensor, decoder, at('tensor'), problems);
   const maxPayloadBytes = entry.maxPayloadBytes ?? null;
   if (maxPayloadBytes !== null) {
-    const { min, max } = PIPELINE_MAX_PAYLOAD_BYTES;
-    const problem = integerProblem(maxPayloadBytes, min, max);
+    const problem = integerProblem(maxPayloadBytes, 1, MAX_PIPELINE_PAYLOAD_BYTES);
     if (problem !== null) problems.add(at('maxPayloadBytes'), problem);
   }
   const shadow = parseShadow(entry, path, context, problems);
@@ -213,6 +213,7 @@ function validatePipeline(
     maxEventAgeMs: numbers.maxEventAgeMs,
     timestampField: timestampField as string | null,
     image,
+    tensor,
     maxPayloadBytes: maxPayloadBytes as number | null,
     shadow,
     canary,

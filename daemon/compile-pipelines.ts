@@ -1,13 +1,13 @@
 import { Canary } from './canary.js';
 import type { InfergateConfig, PipelineConfig } from './config.js';
 import { compileCandidate } from './decider.js';
-import { ErrorCodes, ModelError } from './errors.js';
+import { ConfigError } from './errors.js';
 import { compilePipeline, type Pipeline } from './pipeline.js';
 import type { ModelRunner, PayloadDecoder, StagedDecoder } from './ports.js';
 
 /** A decoder made per pipeline, from that pipeline's config (an image decoder's size and normalisation). */
-export interface DecoderFactory {
-  forPipeline(config: PipelineConfig): PayloadDecoder | StagedDecoder;
+export interface DecoderFactory<D extends PayloadDecoder | StagedDecoder = PayloadDecoder | StagedDecoder> {
+  forPipeline(config: PipelineConfig): D;
 }
 
 /** The decoders the entry point wires, by `decoder` name: one shared function, or a factory per pipeline. */
@@ -31,7 +31,7 @@ export function compilePipelines(
       throw error;
     }
   };
-  return config.pipelines.map((pipelineConfig) => {
+  return config.pipelines.map((pipelineConfig, index) => {
     const live = models.get(pipelineConfig.model)!;
     const { shadow: shadowName, canary: canaryConfig } = pipelineConfig;
     const shadow =
@@ -50,7 +50,7 @@ export function compilePipelines(
               ),
           );
     return blame(pipelineConfig.model, () =>
-      compilePipeline(pipelineConfig, live, decoderFor(pipelineConfig, decoders), { shadow, canary }),
+      compilePipeline(pipelineConfig, live, decoderFor(pipelineConfig, index, decoders), { shadow, canary }),
     );
   });
 }
@@ -63,13 +63,19 @@ export function pipelineModels(pipeline: PipelineConfig): string[] {
   return names;
 }
 
-function decoderFor(config: PipelineConfig, decoders: Decoders): PayloadDecoder | StagedDecoder {
-  const entry = decoders[config.decoder];
+function decoderFor(
+  pipeline: PipelineConfig,
+  index: number,
+  decoders: Decoders,
+): PayloadDecoder | StagedDecoder {
+  const entry = decoders[pipeline.decoder];
   if (entry === undefined) {
-    throw new ModelError(
-      ErrorCodes.MODEL_SHAPE,
-      `pipeline ${config.name}: no ${config.decoder} decoder is wired`,
-    );
+    throw new ConfigError([
+      {
+        path: `pipelines[${index}].decoder`,
+        message: `${pipeline.decoder} is not available in this gateway`,
+      },
+    ]);
   }
-  return typeof entry === 'function' ? entry : entry.forPipeline(config);
+  return typeof entry === 'function' ? entry : entry.forPipeline(pipeline);
 }

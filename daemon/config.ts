@@ -104,12 +104,38 @@ export type InputField =
       path: string;
       values: string[];
       default: string | null;
+    }
+  | {
+      /**
+       * A tensor: a numeric array of exactly `shape` (nested JSON arrays, flattened row-major) or a typed
+       * array of product(shape) values put into the event by a binary decoder. No default.
+       */
+      kind: 'tensor';
+      path: string;
+      shape: number[];
     };
 
 export interface InputMapping {
   /** Model input tensor name; defaults to the model's first input. */
   tensor: string | null;
   fields: InputField[];
+  /**
+   * A model with several input tensors: one mapping per tensor, each naming its tensor (`tensor` is then
+   * null and `fields` empty). Absent for the single-tensor form.
+   */
+  tensors?: TensorInputMapping[];
+}
+
+export interface TensorInputMapping {
+  tensor: string;
+  fields: InputField[];
+}
+
+/** A raw MQTT payload read as one little-endian tensor (`decoder: tensor`). */
+export interface TensorPayloadConfig {
+  dtype: 'float32' | 'int16';
+  /** Dimensions without a batch dimension; the payload holds exactly product(shape) values. */
+  shape: number[];
 }
 
 export type DecisionRules =
@@ -141,9 +167,11 @@ export interface PipelineConfig {
   /** MQTT filters a request's Response Topic must match; empty means response topics are refused. */
   responseTopics: string[];
   /** `sparkplug`: Sparkplug B DATA messages, metrics resolved through the sender's BIRTH. */
-  decoder: 'json' | 'sparkplug' | 'image';
+  decoder: 'json' | 'sparkplug' | 'tensor' | 'image';
   model: string;
-  /** Tensor models (ONNX): event fields → input tensor. Exactly one of `input` and `prompt` is set. */
+  /**
+   * Tensor models (ONNX): event fields → input tensor(s). Exactly one of `input` and `prompt` is set.
+   */
   input: InputMapping | null;
   /** Text models (LLM): event fields → prompt. */
   prompt: PromptConfig | null;
@@ -162,6 +190,8 @@ export interface PipelineConfig {
   timestampField: string | null;
   /** `decoder: image`: how the picture becomes the model input; null for other decoders. */
   image: ImageConfig | null;
+  /** `decoder: tensor` only: dtype and shape of the payload; the tensor lands at event field `payload`. */
+  tensor: TensorPayloadConfig | null;
   /** Largest payload this pipeline accepts, bytes; null: the decoder's default (`limits.maxPayloadBytes`). */
   maxPayloadBytes: number | null;
   /**
@@ -209,6 +239,11 @@ export interface CanaryConfig {
   /** The bounds are checked only once the window holds this many candidate decisions. */
   minEvents: number;
   windowSec: number;
+}
+
+/** Every tensor mapping of `input`, in the order written. */
+export function inputMappings(input: InputMapping): readonly InputMapping[] {
+  return input.tensors ?? [input];
 }
 
 export interface StateConfig {

@@ -3,7 +3,7 @@ import type { Canary } from './canary.js';
 import { modelRefOf, type Decider } from './decider.js';
 import { compileDecisionRules } from './decision-rules.js';
 import { ErrorCodes, InputError, ModelError } from './errors.js';
-import { assertModelWidth, compileInputMapping } from './input-mapping.js';
+import { compileInputRow } from './input-mapping-row.js';
 import type { EventFields, ModelRunner, PayloadDecoder, StagedDecoder } from './ports.js';
 import { compilePromptTemplate } from './prompt-template.js';
 import { matchTopic, stripSharePrefix } from './topics.js';
@@ -69,8 +69,7 @@ function compileEncoder(config: PipelineConfig, model: ModelRunner): (event: Eve
   if (model.inputKind === 'tensor') {
     if (config.input === null && config.image !== null) return compileImageEncoder(config, model);
     if (config.input === null) throw shapeError(config, 'a tensor model needs an `input` mapping');
-    const mapping = compileInputMapping(config.input);
-    assertModelWidth(mapping, model.info.inputWidth, config.name);
+    const mapping = compileInputRow(config.input, model.info, config.name);
     const width = mapping.width;
     return (event) => {
       const row = new Float32Array(width);

@@ -122,8 +122,13 @@ export interface ModelInfo {
   sha256: string;
   inputs: TensorInfo[];
   outputs: TensorInfo[];
-  /** Values per row the (first) input takes; 0 for text models. */
+  /** Values per row the model takes, all its fed input tensors together; 0 for text models. */
   inputWidth: number;
+  /**
+   * The input tensors a row feeds, in the order their values follow each other in the row (so their
+   * widths add up to `inputWidth`). Absent: one tensor, the first input.
+   */
+  inputTensors?: readonly RowTensor[];
   /** Values per row of the (first) output. */
   outputWidth: number;
   /** Labels from the model card sidecar (`<model>.json`), when present. */
@@ -131,6 +136,12 @@ export interface ModelInfo {
   /** Warm-up latency per single-row call, milliseconds. */
   warmupP50Ms: number;
   warmupP95Ms: number;
+}
+
+/** One model input tensor filled from a row: `width` values per row (the product of its non-batch dims). */
+export interface RowTensor {
+  name: string;
+  width: number;
 }
 
 export interface ModelResult {
@@ -161,7 +172,9 @@ export interface ModelRunner {
   /** True when `run` stops work on its abort signal; the scheduler makes one only then (it costs per batch). */
   readonly cancellable?: boolean;
   /**
-   * Tensor input is row-major `rows × info.inputWidth` and may be transferred (do not reuse it). `signal`
+   * Tensor input is row-major `rows × info.inputWidth` (each row holds the values of every tensor of
+   * `info.inputTensors`, one after the other; the runner splits them per tensor and converts them to the
+   * element type each input declares) and may be transferred (do not reuse it). `signal`
    * aborts when every event of the batch has already been answered (deadline): stop work that can be stopped.
    */
   run(input: ModelInput, rows: number, signal?: AbortSignal): Promise<ModelResult>;

@@ -12,6 +12,8 @@ import { JsonParser } from './json-parser.js';
 
 export interface JsonDecoderDeps {
   limits: InputLimits;
+  /** The config key `limits.maxPayloadBytes` came from, for the refusal message; default that key. */
+  payloadLimitKey?: string;
 }
 
 /** The parser recurses once per nesting level, so the depth limit also bounds its stack use. */
@@ -20,6 +22,7 @@ export const MAX_SUPPORTED_DEPTH = 1000;
 /** A `PayloadDecoder` that needs no topic: JSON events say everything in their payload. */
 export function createJsonDecoder(deps: JsonDecoderDeps): (payload: Buffer) => EventFields {
   const { maxPayloadBytes, maxDepth } = deps.limits;
+  const limitKey = deps.payloadLimitKey ?? 'limits.maxPayloadBytes';
   const problems = [];
   if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes < 1) {
     problems.push({ path: 'limits.maxPayloadBytes', message: 'must be a positive integer' });
@@ -42,7 +45,7 @@ export function createJsonDecoder(deps: JsonDecoderDeps): (payload: Buffer) => E
     if (payload.length > maxPayloadBytes) {
       throw new InputError(
         ErrorCodes.INPUT_TOO_LARGE,
-        `payload is ${payload.length} bytes, more than limits.maxPayloadBytes (${maxPayloadBytes})`,
+        `payload is ${payload.length} bytes, more than ${limitKey} (${maxPayloadBytes})`,
       );
     }
     if (payload.length === 0) {

@@ -158,7 +158,12 @@ class OnnxModel implements ModelRunner {
       );
     }
     const inputNames = await readModelCardInputNames(file);
-    if (inputNames !== null && inputNames.length !== layout.inputWidth) {
+    // A card names either every value of a row (feature names) or the input tensors themselves.
+    const namesTensors =
+      inputNames !== null &&
+      inputNames.every((n, i) => layout.rowTensors[i]?.name === n) &&
+      inputNames.length === layout.rowTensors.length;
+    if (inputNames !== null && !namesTensors && inputNames.length !== layout.inputWidth) {
       throw new ModelError(
         ErrorCodes.MODEL_SHAPE,
         `${this.label}: the model card lists ${inputNames.length} inputs but the model takes ${layout.inputWidth} values per row`,
@@ -175,6 +180,7 @@ class OnnxModel implements ModelRunner {
       inputs,
       outputs,
       inputWidth: layout.inputWidth,
+      ...(layout.rowTensors.length > 1 ? { inputTensors: layout.rowTensors } : {}),
       outputWidth: layout.outputWidth,
       labels,
       warmupP50Ms: warmup.p50,

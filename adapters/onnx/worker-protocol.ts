@@ -5,8 +5,19 @@
  */
 import type { TensorInfo } from '../../daemon/ports.js';
 
+/** One model input: which values of a row it takes and the element type they are converted to. */
+export interface InputFeed {
+  name: string;
+  type: 'float32' | 'float16' | 'uint8' | 'int8';
+  /** Dims of one row's tensor: after the batch dimension when batched, else as the model declares them. */
+  rowDims: number[];
+  /** Values per row, product(rowDims). */
+  width: number;
+}
+
 /** How one `run` is fed to the session. */
 export interface RunLayout {
+  /** The first input (`inputs[0]`). */
   inputName: string;
   outputName: string;
   /**
@@ -14,7 +25,10 @@ export interface RunLayout {
    * (input `[N]` or `[1, N]`), so the worker calls it once per row with dims `rowDims`.
    */
   batched: boolean;
+  /** Of the first input. */
   rowDims: number[];
+  /** Every input, in row order: a row is the values of inputs[0], then inputs[1], ... */
+  inputs: InputFeed[];
 }
 
 export type WorkerRequest =

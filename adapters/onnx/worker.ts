@@ -18,6 +18,7 @@ import type {
   WorkerReply,
   WorkerRequest,
 } from './worker-protocol.js';
+import { feedValues } from './input-feeds.js';
 
 if (parentPort === null) throw new Error('adapters/onnx/worker.js must run as a worker thread');
 const port = parentPort;
@@ -82,15 +83,21 @@ async function run(
   rows: number,
   layout: RunLayout,
 ): Promise<Float32Array> {
-  const call = async (values: Float32Array, dims: readonly number[]): Promise<Float32Array> => {
-    const feeds = { [layout.inputName]: new Tensor('float32', values, dims) };
+  const rowWidth = input.length / rows;
+  const call = async (values: Float32Array, count: number): Promise<Float32Array> => {
+    const feeds: Record<string, Tensor> = {};
+    let offset = 0;
+    for (const feed of layout.inputs) {
+      const dims = layout.batched ? [count, ...feed.rowDims] : feed.rowDims;
+      feeds[feed.name] = new Tensor(feed.type, feedValues(values, count, rowWidth, offset, feed), dims);
+      offset += feed.width;
+    }
     return first(await active.run(feeds, [layout.outputName]), layout);
   };
-  if (layout.batched) return call(input, [rows, ...layout.rowDims]);
-  const width = input.length / rows;
+  if (layout.batched) return call(input, rows);
   const out: Float32Array[] = [];
   for (let row = 0; row < rows; row++) {
-    out.push(await call(input.subarray(row * width, (row + 1) * width), layout.rowDims));
+    out.push(await call(input.subarray(row * rowWidth, (row + 1) * rowWidth), 1));
   }
   const joined = new Float32Array(out.reduce((n, part) => n + part.length, 0));
   let offset = 0;
