@@ -158,6 +158,7 @@ export async function runImageBench(argv: string[]): Promise<never> {
     const outcome: (string | undefined)[] = new Array<string | undefined>(total);
     const decision: (string | undefined)[] = new Array<string | undefined>(total);
     let answeredTotal = 0;
+    let answeredMeasured = 0;
     let strays = 0;
     let publishErrors = 0;
     const client = connectNoDelay(broker.url, {
@@ -177,6 +178,7 @@ export async function runImageBench(argv: string[]): Promise<never> {
       }
       if (answers[i]++ > 0) return;
       answeredTotal++;
+      if (i >= warmupCount) answeredMeasured++;
       latencyMs[i] = now - sentAt[i]!;
       try {
         const body = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
@@ -224,7 +226,7 @@ export async function runImageBench(argv: string[]): Promise<never> {
         ((now - since) / 1000);
       console.log(
         `  ${((now - measureStart) / 1000).toFixed(0).padStart(4)} s: sent ${upTo - warmupCount}, answered ` +
-          `${answeredTotal}, p50 ${fmt(percentile(recent, 50))} ms, p99 ${fmt(percentile(recent, 99))} ms, ` +
+          `${answeredMeasured}, p50 ${fmt(percentile(recent, 50))} ms, p99 ${fmt(percentile(recent, 99))} ms, ` +
           `gateway CPU ${cpuPct.toFixed(0)} %, RSS ${fmt(memoryStats(pid)?.rssMiB)} MiB`,
       );
       lastProgress = { at: now, cpu, index: upTo };
