@@ -9,6 +9,7 @@
  *     [--seed 1] [--json out.json] [--keep-logs] [--cpu-prof DIR] [--plot out.svg] [--nodered-dir DIR]
  *     [--nodered-nagle]
  *   node dist/bench/bench.js --llm [...]   the LLM classify bench instead (bench/llm-bench.ts)
+ *   node dist/bench/bench.js --images [...]   camera frames through an image pipeline (bench/image-bench.ts)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -33,6 +34,11 @@ import { writeWideModel } from './wide-model.js';
 if (process.argv.includes('--llm')) {
   const { runLlmBench } = await import('./llm-bench.js');
   process.exit(await runLlmBench(process.argv.slice(2).filter((arg) => arg !== '--llm')));
+}
+// `--images` is the camera-frame bench (bench/image-bench.ts).
+if (process.argv.includes('--images')) {
+  const { runImageBench } = await import('./image-bench.js');
+  await runImageBench(process.argv.slice(2).filter((arg) => arg !== '--images'));
 }
 
 const { values } = parseArgs({

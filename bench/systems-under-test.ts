@@ -153,11 +153,33 @@ async function waitOnline(brokerUrl: string, child: Child, timeoutMs: number): P
 }
 
 export async function startGateway(options: StartGatewayOptions): Promise<SystemUnderTest> {
+  mkdirSync(options.stateDir, { recursive: true });
+  return launchGateway(gatewayConfigYaml(options), {
+    ...options,
+    topicPrefix: options.shape?.gatewayTopicPrefix ?? 'atm',
+  });
+}
+
+export interface LaunchGatewayOptions {
+  repoRoot: string;
+  brokerUrl: string;
+  workDir: string;
+  timeoutMs: number;
+  /** First topic level of the events its pipeline consumes. */
+  topicPrefix: string;
+  nodeArgs?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+}
+
+/** Runs the gateway on a config of the caller's (gateway id GATEWAY_ID) and waits until it is online. */
+export async function launchGateway(
+  configYaml: string,
+  options: LaunchGatewayOptions,
+): Promise<SystemUnderTest> {
   const entry = join(options.repoRoot, 'dist', 'bin', 'infergate.js');
   if (!existsSync(entry)) throw new Error(`${entry} not found: the gateway CLI is not built`);
-  mkdirSync(options.stateDir, { recursive: true });
   const configPath = join(options.workDir, 'gateway.yaml');
-  writeFileSync(configPath, gatewayConfigYaml(options));
+  writeFileSync(configPath, configYaml);
   const child = startChild(
     'gateway',
     process.execPath,
@@ -171,7 +193,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<System
   await waitOnline(options.brokerUrl, child, options.timeoutMs);
   return {
     name: 'gateway',
-    topicPrefix: options.shape?.gatewayTopicPrefix ?? 'atm',
+    topicPrefix: options.topicPrefix,
     child,
     startupMs: performance.now() - child.startedAt,
   };

@@ -10,7 +10,7 @@ import {
   solidImage,
   truncatedJpeg,
 } from './helpers/image-fixtures.js';
-import { CNN_LABELS, writeTinyCnn } from './helpers/image-models.js';
+import { CNN_LABELS, writeTinyCnn } from '../tools/dev/tiny-image-cnn.js';
 import { requireMosquitto } from './helpers/mosquitto.js';
 
 const image = { width: 64, height: 64, channels: 1, fit: 'contain', scale: 1 / 255, mean: [0], std: [1] };

@@ -1,7 +1,7 @@
 /**
- * A tiny image CNN for tests, written at test setup: a 64×64 grey image (as a flat [batch, 4096] row, or
- * [batch, 1, 64, 64] with `flat: false`) → Conv 3×3 (a mean filter) → Relu → global average pool →
- * 5 logits → Softmax. Its answer is predictable: class 0 (`good`) for a bright image, class 1 for a dark one.
+ * A tiny image CNN for tests and for the image bench when no visual-inspection model is at hand: a 64×64
+ * grey image (as a flat [batch, 4096] row, or [batch, 1, 64, 64] with `flat: false`) → Conv 3×3 (a mean
+ * filter) → Relu → global average pool → 5 logits → Softmax. Its answer is predictable: class 0 (`good`) for a bright image, class 1 for a dark one.
  */
 import { writeFile } from 'node:fs/promises';
 import {
@@ -11,8 +11,8 @@ import {
   intsAttribute,
   node,
   opset,
-} from '../../tools/onnx-format/onnx-builders.js';
-import { onnx } from '../../tools/onnx-format/onnx.js';
+} from '../onnx-format/onnx-builders.js';
+import { onnx } from '../onnx-format/onnx.js';
 
 export const CNN_LABELS = ['good', 'scratch', 'missing_hole', 'dent', 'contamination'];
 
