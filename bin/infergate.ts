@@ -13,6 +13,7 @@ import { checkModelFiles } from '../config/validate-models.js';
 import type { InfergateConfig } from '../daemon/config.js';
 import { ConfigError, ErrorCodes, isInfergateError } from '../daemon/errors.js';
 import { DISTILL_OPTIONS } from '../tools/distill/distill-options.js';
+import { helpText } from './help-text.js';
 
 /** sysexits(3): what systemd and shell scripts already know how to read. */
 const ExitCodes = { OK: 0, USAGE: 64, SOFTWARE: 70, CONFIG: 78 } as const;
@@ -254,46 +255,6 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-/** The top-level help fits a 100-column terminal: each command's usage, then its summary indented below. */
-const HELP_COLUMNS = 100;
-
-function usage(): string {
-  const lines = Object.values(commands).flatMap((c) => [
-    // A long usage continues under its first argument: `infergate eval` and then the options.
-    ...wrap(c.usage, '  ', ' '.repeat(2 + c.usage.split(' ', 2).join(' ').length + 1)),
-    ...wrap(c.summary, '      ', '      '),
-  ]);
-  return [
-    'usage: infergate <command> [options]',
-    '',
-    'commands:',
-    ...lines,
-    '  infergate --help | --version',
-    '',
-    'exit codes: 0 ok, 64 usage error, 65 model or data refused, 66 input unreadable,',
-    '  69 gateway not answering (status), 70 internal error, 73 output not writable, 78 invalid config',
-    '',
-  ].join('\n');
-}
-
-/** Word-wraps `text` to HELP_COLUMNS; a word longer than a line (a deep path) stays whole on its own line. */
-function wrap(text: string, first: string, rest: string): string[] {
-  const lines: string[] = [];
-  let line = first;
-  let empty = true;
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
-    if (!empty && line.length + 1 + word.length > HELP_COLUMNS) {
-      lines.push(line);
-      line = rest;
-      empty = true;
-    }
-    line += empty ? word : ` ${word}`;
-    empty = false;
-  }
-  lines.push(line);
-  return lines;
-}
-
 function version(): string {
   const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
   return manifest.version;
@@ -344,7 +305,7 @@ async function modelFilesOrExit(file: string, config: InfergateConfig): Promise<
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--help' || name === '-h') {
-    process.stdout.write(usage());
+    process.stdout.write(helpText(Object.values(commands)));
     return ExitCodes.OK;
   }
   if (name === '--version' || name === '-v') {
@@ -354,7 +315,7 @@ async function main(argv: string[]): Promise<number> {
   const command = name === undefined ? undefined : Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) {
     process.stderr.write(
-      `${name === undefined ? 'infergate: missing command' : `infergate: unknown command '${name}'`}\n\n${usage()}`,
+      `${name === undefined ? 'infergate: missing command' : `infergate: unknown command '${name}'`}\n\n${helpText(Object.values(commands))}`,
     );
     return ExitCodes.USAGE;
   }

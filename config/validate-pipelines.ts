@@ -13,16 +13,9 @@ import { parsePromptConfig } from './prompt-config.js';
 import { parseCanary, parseShadow } from './rollout-config.js';
 import { sparkplugPipelineProblems } from './sparkplug-config.js';
 import { MAX_PIPELINE_PAYLOAD_BYTES, parseTensorPayload } from './tensor-payload-config.js';
+import { checkTopicsAcrossPipelines } from './pipeline-topic-checks.js';
 import { integerProblem, oneOfProblem, patternProblem } from './value-checks.js';
-import {
-  filtersOverlap,
-  matchTopic,
-  stripSharePrefix,
-  templateAsFilter,
-  validateSubscriptionFilter,
-  validateTopicTemplate,
-  wildcardCount,
-} from '../daemon/topics.js';
+import { validateSubscriptionFilter, validateTopicTemplate, wildcardCount } from '../daemon/topics.js';
 
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 export const MAX_PIPELINES = 256;
@@ -84,7 +77,7 @@ export function validatePipelines(
   const pipelines: (PipelineConfig | null)[] = raw.map((value: unknown, index) =>
     validatePipeline(value, indexPath('pipelines', index), context, problems),
   );
-  crossCheck(raw, context, problems);
+  checkTopicsAcrossPipelines(raw, context.gatewayId, problems);
   sparkplugPipelineProblems(raw, problems);
   checkOnePipelinePerLlamaModel(raw, context, problems);
   return pipelines.every((p) => p !== null) ? (pipelines as PipelineConfig[]) : [];
@@ -359,81 +352,4 @@ function parseResponseTopics(raw: unknown, path: string, problems: ConfigProblem
     }
   });
   return problems.count === before ? [...(raw as string[])] : null;
-}
-
-/** Checks between pipelines, on the entries whose topics are individually valid. */
-function crossCheck(raw: unknown[], context: PipelineContext, problems: ConfigProblems): void {
-  const valid = raw.map((value) => {
-    const entry = value as Record<string, unknown> | null;
-    const text = (key: string): string | null =>
-      typeof entry?.[key] === 'string' ? (entry[key] as string) : null;
-    const subscribe = text('subscribe');
-    const publish = text('publish');
-    const responses = Array.isArray(entry?.responseTopics) ? (entry.responseTopics as unknown[]) : [];
-    return {
-      name: text('name'),
-      subscribe: subscribe !== null && validateSubscriptionFilter(subscribe) === null ? subscribe : null,
-      publish:
-        publish !== null && validateTopicTemplate(publish, Number.MAX_SAFE_INTEGER) === null ? publish : null,
-      responses: responses.map((f) =>
-        typeof f === 'string' && validateSubscriptionFilter(f) === null ? f : null,
-      ),
-    };
-  });
-
-  const firstByName = new Map<string, number>();
-  valid.forEach((pipeline, index) => {
-    if (pipeline.name === null) return;
-    const first = firstByName.get(pipeline.name);
-    if (first === undefined) firstByName.set(pipeline.name, index);
-    else problems.add(`pipelines[${index}].name`, `duplicates pipelines[${first}].name '${pipeline.name}'`);
-  });
-
-  const ownTopics =
-    context.gatewayId === null
-      ? []
-      : [`infergate/${context.gatewayId}/status`, `infergate/${context.gatewayId}/deadletter`];
-
-  valid.forEach((pipeline, index) => {
-    const path = `pipelines[${index}]`;
-    if (pipeline.subscribe !== null) {
-      for (const topic of ownTopics) {
-        if (matchTopic(pipeline.subscribe, topic) !== null) {
-          problems.add(`${path}.subscribe`, `matches the gateway's own topic ${topic}`);
-        }
-      }
-      for (let other = 0; other < index; other++) {
-        const earlier = valid[other]!.subscribe;
-        if (earlier !== null && filtersOverlap(earlier, pipeline.subscribe)) {
-          problems.add(
-            `${path}.subscribe`,
-            `overlaps pipelines[${other}].subscribe (${stripSharePrefix(earlier)}): an event must belong to one pipeline`,
-          );
-        }
-      }
-    }
-    const subscriptions = valid.map((p, i) => ({ filter: p.subscribe, i })).filter((s) => s.filter !== null);
-    if (pipeline.publish !== null) {
-      const output = templateAsFilter(pipeline.publish);
-      for (const { filter, i } of subscriptions) {
-        if (filtersOverlap(output, filter!)) {
-          problems.add(
-            `${path}.publish`,
-            `output topics can match pipelines[${i}].subscribe: the gateway would consume its own decisions`,
-          );
-        }
-      }
-    }
-    pipeline.responses.forEach((response, r) => {
-      if (response === null) return;
-      for (const { filter, i } of subscriptions) {
-        if (filtersOverlap(response, filter!)) {
-          problems.add(
-            `${path}.responseTopics[${r}]`,
-            `can match pipelines[${i}].subscribe: the gateway would consume its own decisions`,
-          );
-        }
-      }
-    });
-  });
 }
