@@ -99,13 +99,8 @@ t.test('an FP32 teacher distils into an INT4 student staged as the shadow', asyn
   t.equal(staged.pipelines[0].shadow, 'atm-risk-student');
   t.equal(readFileSync(config, 'utf8').includes('shadow'), false, 'the live config is untouched');
 
-  // The models entry is valid today; `shadow` is validated once the gateway knows the key.
-  const withoutShadow = path.join(dir, 'no-shadow.yaml');
-  writeFileSync(withoutShadow, stagedText.replace(/\n {4}shadow: atm-risk-student/, ''));
-  const plain = infergate('check-config', withoutShadow);
-  t.equal(plain.status, 0, plain.stderr);
   const check = infergate('check-config', stagedFile);
-  t.ok(check.status === 0 || /pipelines\[0\]\.shadow: unknown key/.test(check.stderr), check.stderr);
+  t.equal(check.status, 0, `the staged config passes check-config: ${check.stderr}`);
 });
 
 t.test('labelling resumes after an interruption and never relabels', async (t) => {
