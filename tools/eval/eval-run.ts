@@ -2,7 +2,8 @@
  * Runs a feature matrix through an ONNX model with onnxruntime-node, on this thread (a command-line tool
  * has no event loop to protect), with the session options the gateway's workers use, so latency and
  * numerics are what the gateway gets (ORT's graph rewrites at level "all" included). The input layout
- * rules are the gateway's (adapters/onnx/run-layout.ts).
+ * rules are the gateway's (adapters/onnx/run-layout.ts), plus image-shaped inputs: float32
+ * `[batch, C, H, W]` (or `[batch, H, W, C]`, any rank over 2) with fixed non-batch dimensions, one image per row.
  */
 import { readFile } from 'node:fs/promises';
 import { disableOnnxTelemetry } from '../../adapters/onnx/telemetry.js';
@@ -76,7 +77,7 @@ export async function openModel(file: string, bytes: Uint8Array, threads: number
     );
   let layout: OnnxRunLayout;
   try {
-    layout = onnxRunLayout(file, describe(session.inputMetadata), describe(session.outputMetadata));
+    layout = evalRunLayout(file, describe(session.inputMetadata), describe(session.outputMetadata));
   } catch (error) {
     await session.release();
     throw error;
@@ -111,5 +112,38 @@ export async function openModel(file: string, bytes: Uint8Array, threads: number
       return { outputs, callMs, batch };
     },
     close: () => session.release(),
+  };
+}
+
+/** Image-shaped first inputs (rank > 2, fixed non-batch dimensions) here; everything else as the gateway. */
+export function evalRunLayout(
+  file: string,
+  inputs: readonly TensorInfo[],
+  outputs: readonly TensorInfo[],
+): OnnxRunLayout {
+  const input = inputs[0];
+  const output = outputs[0];
+  if (input === undefined || output === undefined || input.type !== 'float32' || input.shape.length < 3) {
+    return onnxRunLayout(file, inputs, outputs);
+  }
+  const [batchDim, ...rest] = input.shape;
+  const dims = rest.filter((d): d is number => typeof d === 'number' && d > 0);
+  const outWidth = output.shape[output.shape.length - 1];
+  if (
+    !(typeof batchDim === 'string' || batchDim === 1) ||
+    dims.length !== rest.length ||
+    typeof outWidth !== 'number' ||
+    outWidth < 1
+  ) {
+    return onnxRunLayout(file, inputs, outputs);
+  }
+  const batched = typeof batchDim === 'string';
+  return {
+    inputName: input.name,
+    outputName: output.name,
+    batched,
+    rowDims: batched ? dims : [1, ...dims],
+    inputWidth: dims.reduce((a, b) => a * b, 1),
+    outputWidth: outWidth,
   };
 }
