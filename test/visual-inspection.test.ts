@@ -78,18 +78,9 @@ t.test('the TypeScript CNN forward pass agrees with onnxruntime on the exported 
   const trained = trainCnn(trainSpec({ epochs: 1, batchSize: 8 }), train, imageSet(8, 10));
   const fp32 = exportCnn(trained.weights);
   t.same(ops(fp32), [
-    'Sub',
-    'Mul',
-    'Conv',
-    'Relu',
-    'Conv',
-    'Relu',
-    'Conv',
-    'Relu',
-    'GlobalMaxPool',
-    'Flatten',
-    'Gemm',
-    'Softmax',
+    ...['Sub', 'Mul'],
+    ...['Conv', 'Relu', 'Conv', 'Relu', 'Conv', 'Relu'],
+    ...['GlobalAveragePool', 'GlobalMaxPool', 'Concat', 'Flatten', 'Gemm', 'Softmax'],
   ]);
   const test = imageSet(9, 12);
   const ours = cnnForward(trained.weights, test.x, test.count);

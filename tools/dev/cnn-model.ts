@@ -35,8 +35,11 @@ export interface CnnWeights {
   inputShift: number;
   inputScale: number;
   convs: ConvLayer[];
-  /** Global pooling of the last Conv's channels: `max` answers "is there a defect anywhere". */
-  pool: 'average' | 'max';
+  /**
+   * Global pooling of the last Conv's channels: `max` answers "is there a defect anywhere", `average`
+   * "how much of it"; `both` concatenates the two (average first), so the head sees 2 × channels.
+   */
+  pool: 'average' | 'max' | 'both';
   /** [classes, features], as Gemm takes it with transB=1. */
   dense: Float32Array;
   denseBias: Float32Array;
@@ -93,14 +96,28 @@ export function buildCnnModel(spec: CnnSpec): onnx.IModelProto {
     current = `${prefix}.relu`;
     channels = conv.outputs;
   });
+  const features = pooledWidth(channels, w.pool);
   initializers.push(
-    floatTensor('dense.weight', [w.classes, channels], w.dense),
+    floatTensor('dense.weight', [w.classes, features], w.dense),
     floatTensor('dense.bias', [w.classes], w.denseBias),
   );
+  if (w.pool === 'both') {
+    nodes.push(
+      node('GlobalAveragePool', [current], ['pool.average'], { name: 'pool.GlobalAveragePool' }),
+      node('GlobalMaxPool', [current], ['pool.max'], { name: 'pool.GlobalMaxPool' }),
+      node('Concat', ['pool.average', 'pool.max'], ['pool.out'], {
+        name: 'pool.Concat',
+        attributes: [intAttribute('axis', 1)],
+      }),
+    );
+  } else {
+    nodes.push(
+      w.pool === 'max'
+        ? node('GlobalMaxPool', [current], ['pool.out'], { name: 'pool.GlobalMaxPool' })
+        : node('GlobalAveragePool', [current], ['pool.out'], { name: 'pool.GlobalAveragePool' }),
+    );
+  }
   nodes.push(
-    w.pool === 'max'
-      ? node('GlobalMaxPool', [current], ['pool.out'], { name: 'pool.GlobalMaxPool' })
-      : node('GlobalAveragePool', [current], ['pool.out'], { name: 'pool.GlobalAveragePool' }),
     node('Flatten', ['pool.out'], ['pool.flat'], {
       name: 'pool.Flatten',
       attributes: [intAttribute('axis', 1)],
@@ -220,19 +237,24 @@ export function cnnLogits(weights: CnnWeights, image: Float32Array): Float64Arra
   return logits;
 }
 
+export const pooledWidth = (channels: number, pool: CnnWeights['pool']): number =>
+  pool === 'both' ? 2 * channels : channels;
+
 export function pooled(
   x: Float32Array,
   channels: number,
   plane: number,
   pool: CnnWeights['pool'],
 ): Float64Array {
-  const features = new Float64Array(channels);
+  const features = new Float64Array(pooledWidth(channels, pool));
+  const maxAt = pool === 'both' ? channels : 0;
   for (let c = 0; c < channels; c++) {
-    if (pool === 'max') {
+    if (pool !== 'average') {
       let max = -Infinity;
       for (let i = c * plane; i < (c + 1) * plane; i++) max = Math.max(max, x[i]!);
-      features[c] = max;
-    } else {
+      features[maxAt + c] = max;
+    }
+    if (pool !== 'max') {
       let sum = 0;
       for (let i = c * plane; i < (c + 1) * plane; i++) sum += x[i]!;
       features[c] = sum / plane;

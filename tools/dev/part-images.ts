@@ -59,8 +59,8 @@ function renderPart(random: Random, label: PartLabel): Uint8Array {
   const lightAngle = random() * 2 * Math.PI;
   const lightX = Math.cos(lightAngle);
   const lightY = Math.sin(lightAngle);
-  const gradient = 10 + random() * 25;
-  const noise = 2 + random() * 4;
+  const gradient = 8 + random() * 20;
+  const noise = 1.5 + random() * 3;
 
   // Defect geometry, placed on the ring (between the hole and the rim).
   const onRing = (): { x: number; y: number } => {
@@ -79,22 +79,22 @@ function renderPart(random: Random, label: PartLabel): Uint8Array {
       y0: start.y,
       dx: Math.cos(a),
       dy: Math.sin(a),
-      length: 9 + random() * 9,
-      depth: 55 + random() * 45,
+      length: 12 + random() * 10,
+      depth: 90 + random() * 50,
     };
   }
   let dent: { x: number; y: number; radius: number; depth: number; sx: number; sy: number } | null = null;
   if (label === 'dent') {
     const at = onRing();
     const a = random() * 2 * Math.PI;
-    dent = { ...at, radius: 3 + random() * 2, depth: 45 + random() * 35, sx: Math.cos(a), sy: Math.sin(a) };
+    dent = { ...at, radius: 5 + random() * 2, depth: 130 + random() * 50, sx: Math.cos(a), sy: Math.sin(a) };
   }
   const spots: { x: number; y: number; rx: number; ry: number; darkness: number }[] = [];
   if (label === 'contamination') {
     const n = 1 + Math.floor(random() * 3);
     for (let i = 0; i < n; i++) {
       const at = onRing();
-      spots.push({ ...at, rx: 1.5 + random() * 2, ry: 1.5 + random() * 2, darkness: 0.45 + random() * 0.3 });
+      spots.push({ ...at, rx: 2 + random() * 1.5, ry: 2 + random() * 1.5, darkness: 0.55 + random() * 0.25 });
     }
   }
 
@@ -115,7 +115,7 @@ function renderPart(random: Random, label: PartLabel): Uint8Array {
       if (scratch !== null) {
         const along = (px - scratch.x0) * scratch.dx + (py - scratch.y0) * scratch.dy;
         const across = Math.abs((px - scratch.x0) * -scratch.dy + (py - scratch.y0) * scratch.dx);
-        if (along >= 0 && along <= scratch.length) surface -= scratch.depth * inside(across, 0.6);
+        if (along >= 0 && along <= scratch.length) surface -= scratch.depth * inside(across, 1);
       }
       if (dent !== null) {
         const ex = px - dent.x;

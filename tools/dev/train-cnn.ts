@@ -12,6 +12,7 @@ import {
   halved,
   im2col,
   normalizedInput,
+  pooledWidth,
   pooled,
   softmax,
   type CnnWeights,
@@ -51,7 +52,12 @@ export interface CnnTrainResult {
   history: { epoch: number; loss: number; validationMacroF1: number }[];
 }
 
-export function trainCnn(spec: CnnTrainSpec, train: ImageSet, validation: ImageSet): CnnTrainResult {
+export function trainCnn(
+  spec: CnnTrainSpec,
+  train: ImageSet,
+  validation: ImageSet,
+  onEpoch?: (entry: CnnTrainResult['history'][number]) => void,
+): CnnTrainResult {
   const random = mulberry32(spec.seed);
   const weights = initialWeights(spec, random);
   const params = parameters(weights);
@@ -102,6 +108,7 @@ export function trainCnn(spec: CnnTrainSpec, train: ImageSet, validation: ImageS
     }
     const f1 = macroF1(predictAll(weights, validation, pixels), validation.y, spec.classes);
     history.push({ epoch, loss: lossSum / train.count, validationMacroF1: f1 });
+    onEpoch?.(history[history.length - 1]!);
     if (f1 > best.f1) best = { epoch, f1, weights: cloneWeights(weights) };
   }
   return { weights: best.weights, bestEpoch: best.epoch, history };
@@ -144,11 +151,14 @@ export function initialWeights(spec: CnnTrainSpec, random: Random): CnnWeights {
       inputs,
       outputs,
       weights: Float32Array.from({ length: outputs * fanIn }, () => uniform(random, limit)),
-      bias: new Float32Array(outputs),
+      // Slightly positive, so no unit starts dead on the dark belt.
+      bias: new Float32Array(outputs).fill(0.01),
     });
     inputs = outputs;
   }
-  const limit = Math.sqrt(6 / (inputs + spec.classes));
+  const features = pooledWidth(inputs, spec.pool);
+  // A small head: the first steps shape the convolutions instead of fitting the head to random features.
+  const limit = 0.1 * Math.sqrt(6 / (features + spec.classes));
   return {
     channels: spec.channels,
     height: spec.height,
@@ -157,7 +167,7 @@ export function initialWeights(spec: CnnTrainSpec, random: Random): CnnWeights {
     inputScale: spec.inputScale,
     convs,
     pool: spec.pool,
-    dense: Float32Array.from({ length: spec.classes * inputs }, () => uniform(random, limit)),
+    dense: Float32Array.from({ length: spec.classes * features }, () => uniform(random, limit)),
     denseBias: new Float32Array(spec.classes),
     classes: spec.classes,
   };
@@ -203,10 +213,11 @@ export function backward(
   const [lh, lw] = sizes[sizes.length - 1]!;
   const channels = w.convs[w.convs.length - 1]!.outputs;
   const features = pooled(last, channels, lh * lw, w.pool);
+  const width = features.length;
   const logits = new Float64Array(w.classes);
   for (let k = 0; k < w.classes; k++) {
     let sum = w.denseBias[k]!;
-    for (let c = 0; c < channels; c++) sum += w.dense[k * channels + c]! * features[c]!;
+    for (let c = 0; c < width; c++) sum += w.dense[k * width + c]! * features[c]!;
     logits[k] = sum;
   }
   const p = softmax(logits);
@@ -220,26 +231,28 @@ export function backward(
   }
   const gDense = grads[grads.length - 2]!;
   const gDenseBias = grads[grads.length - 1]!;
-  const dFeatures = new Float64Array(channels);
+  const dFeatures = new Float64Array(width);
   for (let k = 0; k < w.classes; k++) {
     gDenseBias[k] += dLogits[k]!;
-    for (let c = 0; c < channels; c++) {
-      gDense[k * channels + c] += dLogits[k]! * features[c]!;
-      dFeatures[c] += dLogits[k]! * w.dense[k * channels + c]!;
+    for (let c = 0; c < width; c++) {
+      gDense[k * width + c] += dLogits[k]! * features[c]!;
+      dFeatures[c] += dLogits[k]! * w.dense[k * width + c]!;
     }
   }
   const plane = lh * lw;
   let dOut = new Float32Array(last.length);
+  const maxAt = w.pool === 'both' ? channels : 0;
   for (let c = 0; c < channels; c++) {
-    if (w.pool === 'max') {
+    if (w.pool !== 'max') {
+      const g = dFeatures[c]! / plane;
+      for (let i = c * plane; i < (c + 1) * plane; i++) dOut[i] = last[i]! > 0 ? g : 0;
+    }
+    if (w.pool !== 'average') {
       // The gradient goes to the first maximum, as the pooled value came from there.
       let at = c * plane;
       for (let i = c * plane; i < (c + 1) * plane; i++) if (last[i]! > last[at]!) at = i;
-      if (last[at]! > 0) dOut[at] = dFeatures[c]!;
-      continue;
+      if (last[at]! > 0) dOut[at] += dFeatures[maxAt + c]!;
     }
-    const g = dFeatures[c]! / plane;
-    for (let i = c * plane; i < (c + 1) * plane; i++) dOut[i] = last[i]! > 0 ? g : 0;
   }
   for (let l = w.convs.length - 1; l >= 0; l--) {
     const conv = w.convs[l]!;

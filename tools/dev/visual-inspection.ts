@@ -33,11 +33,11 @@ export const VISUAL_INSPECTION = {
   data: { trainSeed: 0x1a7e_1401, validationSeed: 0x1a7e_1402, testSeed: 0x1a7e_1403 },
   images: { train: 1500, validation: 500, test: 500 },
   training: {
-    convChannels: [8, 16, 16],
-    pool: 'max',
+    convChannels: [12, 16, 16],
+    pool: 'both' as CnnTrainSpec['pool'],
     inputShift: 0.5,
     inputScale: 4,
-    epochs: 8,
+    epochs: 16,
     batchSize: 16,
     learningRate: 0.005,
     weightDecay: 1e-4,
@@ -211,7 +211,7 @@ export function visualInspectionCard(
       },
       network:
         `Conv 3x3 stride 2 (${t.convChannels.join(', ')} channels) each with ReLU, ` +
-        `Global${t.pool === 'max' ? 'Max' : 'Average'}Pool, Gemm ${t.convChannels[t.convChannels.length - 1]}-${PART_LABELS.length}, softmax`,
+        `Global${t.pool === 'both' ? 'AveragePool + GlobalMax' : t.pool === 'max' ? 'Max' : 'Average'}Pool, Gemm ${t.convChannels[t.convChannels.length - 1]! * (t.pool === 'both' ? 2 : 1)}-${PART_LABELS.length}, softmax`,
       trainer: 'tools/dev/train-cnn.ts',
       optimizer: `Adam, learning rate ${t.learningRate} decaying linearly to a tenth, batch ${t.batchSize}, weight decay ${t.weightDecay}`,
       loss: `cross-entropy with label smoothing ${t.labelSmoothing}`,
