@@ -10,9 +10,10 @@ import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import t from 'tap';
 import type { ImageModelCard } from '../tools/common/model-card.js';
-import { cnnForward } from '../tools/dev/cnn-model.js';
+import { cnnForward, cnnLogits, softmax } from '../tools/dev/cnn-model.js';
+import { mulberry32 } from '../tools/dev/mulberry32.js';
 import { PART_LABELS, renderPartImage, renderPartImages } from '../tools/dev/part-images.js';
-import { trainCnn } from '../tools/dev/train-cnn.js';
+import { backward, initialWeights, parameters, trainCnn } from '../tools/dev/train-cnn.js';
 import {
   VISUAL_INSPECTION,
   VISUAL_INSPECTION_PREPROCESSING,
@@ -70,6 +71,37 @@ t.test('the renderer is deterministic per image and every set is balanced', asyn
     const corner = px[0]!;
     t.ok(Math.max(...px) > 150 && corner < 90, `${PART_LABELS[set.labels[i]!]}: part brighter than belt`);
     if (PART_LABELS[set.labels[i]!] === 'missing_hole') t.ok(centre > 100, 'no hole in the middle');
+  }
+});
+
+t.test('backpropagation matches finite differences for every pooling head', async (t) => {
+  for (const pool of ['average', 'max', 'both'] as const) {
+    const spec = { ...trainSpec({ height: 16, width: 16, convChannels: [3, 4, 4], pool }), seed: 3 };
+    const random = mulberry32(9);
+    const w = initialWeights(spec, random);
+    const image = Float32Array.from({ length: 256 }, () => random());
+    const params = parameters(w);
+    const grads = params.map((p) => new Float32Array(p.length));
+    backward(w, grads, image, 2, spec);
+    const loss = (): number => {
+      const p = softmax(cnnLogits(w, image));
+      let sum = 0;
+      for (let k = 0; k < 5; k++) sum -= ((k === 2 ? 0.95 : 0) + 0.01) * Math.log(p[k]!);
+      return sum;
+    };
+    let worst = 0;
+    params.forEach((param, pi) => {
+      for (let i = 0; i < Math.min(param.length, 6); i++) {
+        const old = param[i]!;
+        param[i] = old + 1e-3;
+        const up = loss();
+        param[i] = old - 1e-3;
+        const down = loss();
+        param[i] = old;
+        worst = Math.max(worst, Math.abs((up - down) / 2e-3 - grads[pi]![i]!));
+      }
+    });
+    t.ok(worst < 1e-3, `${pool}: largest gradient error ${worst}`);
   }
 });
 
