@@ -100,7 +100,7 @@ const commands: Record<string, Command> = {
   },
   eval: {
     usage:
-      'infergate eval MODEL.onnx DATA.csv|.jsonl [--baseline FP32.onnx] [--label COL] [--features A,B,..] [--card FILE] ' +
+      'infergate eval MODEL.onnx DATA.csv|.jsonl|IMAGE_DIR|MANIFEST.csv [--baseline FP32.onnx] [--label COL] [--features A,B,..] [--card FILE] ' +
       '[--labels A,B,..] [--threshold T] [--bands A,B] [--batch N] [--threads N] [--limit N] [--json]',
     summary:
       'score a model on labelled data: accuracy, precision/recall, ROC-AUC or macro F1, latency, retention',

@@ -5,7 +5,11 @@
  * The sample models' cards carry everything below; a card for a model of your own needs only what you use.
  */
 import { readFile } from 'node:fs/promises';
+import { imageSpecProblems, type ImagePreprocessSpec } from '../../adapters/decoders/image/preprocess.js';
 import { ErrorCodes, InfergateError } from '../../daemon/errors.js';
+
+/** How an image becomes the model's input (the image decoder's settings, without the gateway's pixel limit). */
+export type CardPreprocessing = Omit<ImagePreprocessSpec, 'maxInputPixels'>;
 
 export interface CardInput {
   /** Data field: a dotted path, or `path=value` for one-hot inputs (the pipeline mapping's names). */
@@ -70,6 +74,17 @@ export interface ModelCard {
   seed: number;
 }
 
+/**
+ * The card of an image model: instead of named input fields, how a picture becomes the input tensor
+ * (`preprocessing`, the image decoder's settings); FP32 and INT8 variants.
+ */
+export interface ImageModelCard extends Omit<ModelCard, 'variant' | 'input' | 'inputs' | 'metrics'> {
+  variant: 'fp32' | 'int8';
+  input: { name: string; type: 'float32'; shape: [string, number, number, number] };
+  preprocessing: CardPreprocessing;
+  metrics: Omit<ModelCard['metrics'], 'int4'>;
+}
+
 /** What a tool can use from any card (ours or a user's): every field optional, types checked. */
 export interface CardHints {
   file: string;
@@ -77,6 +92,7 @@ export interface CardHints {
   labels: string[] | null;
   classes: [string, string] | null;
   bands: number[] | null;
+  preprocessing: CardPreprocessing | null;
 }
 
 export function cardPathFor(modelFile: string): string {
@@ -128,8 +144,23 @@ export async function readCardHints(file: string, required: boolean): Promise<Ca
   return {
     file,
     inputs,
+    preprocessing: preprocessingOf(file, c.preprocessing),
     labels: strings(c.labels),
     classes: classes !== null && classes.length === 2 ? [classes[0]!, classes[1]!] : null,
     bands: bands !== null && bands.length > 0 ? bands : null,
   };
+}
+
+function preprocessingOf(file: string, value: unknown): CardPreprocessing | null {
+  if (value === undefined || value === null) return null;
+  const spec = { maxInputPixels: 1, ...(value as object) } as ImagePreprocessSpec;
+  const problems = typeof value === 'object' ? imageSpecProblems(spec) : [['', 'must be an object']];
+  if (problems.length > 0) {
+    throw new InfergateError(
+      ErrorCodes.TOOL_INPUT,
+      `model card ${file}: preprocessing: ${problems.map(([k, m]) => `${k} ${m}`).join('; ')}`,
+    );
+  }
+  const { maxInputPixels: _limit, ...rest } = spec;
+  return rest;
 }

@@ -1,7 +1,7 @@
 /**
  * CLI: `node dist/tools/dev/make-sample-models.js [outDir]` regenerates the sample data, models (FP32, INT8,
- * INT4), model cards and test-split data (default: `<package root>/models`). Output is byte-identical on
- * every run; commit it when it changes.
+ * INT4), model cards and test-split data (default: `<package root>/models`), and the visual-inspection
+ * CNN (FP32, INT8) with its cards. Output is byte-identical on every run; commit it when it changes.
  *
  * `--check` regenerates into a temporary directory and compares with `<package root>/models` byte for
  * byte: exit 0 when identical, 1 listing the files that differ.
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSampleModels, type WrittenModel } from './sample-models.js';
+import { writeVisualInspection, type WrittenImageModel } from './visual-inspection.js';
 
 // Compiled to dist/tools/dev/: the package root is three levels up.
 const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -31,9 +32,12 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     const written = await writeSampleModels(outDir);
     for (const model of written) console.log(summary(model));
+    const image = await writeVisualInspection(outDir);
+    console.log(imageSummary(image));
+    const files = [...written.flatMap((m) => m.files), ...image.files];
     if (check) {
       const differing: string[] = [];
-      for (const file of written.flatMap((m) => m.files)) {
+      for (const file of files) {
         const fresh = await readFile(path.join(outDir, file));
         const existing = await readFile(path.join(committed, file)).catch(() => null);
         if (existing === null || !fresh.equals(existing)) differing.push(file);
@@ -45,7 +49,7 @@ async function main(argv: readonly string[]): Promise<void> {
         console.log('models/ is up to date: every file regenerates byte-for-byte');
       }
     } else {
-      console.log(`wrote ${written.flatMap((m) => m.files).length} files to ${outDir}`);
+      console.log(`wrote ${files.length} files to ${outDir}`);
     }
     console.log(`took ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } finally {
@@ -61,6 +65,15 @@ function summary(model: WrittenModel): string {
     `${model.name}: ${name} fp32 ${fp32.headline.toFixed(4)}, ` +
     `int8 ${int8.headline.toFixed(4)} (retention ${pct(int8.retention)}, agreement ${pct(int8.agreement)}), ` +
     `int4 ${int4.headline.toFixed(4)} (retention ${pct(int4.retention)}, agreement ${pct(int4.agreement)})`
+  );
+}
+
+function imageSummary(model: WrittenImageModel): string {
+  const { fp32, int8 } = model.metrics;
+  const pct = (v: number | undefined): string => `${((v ?? 0) * 100).toFixed(2)}%`;
+  return (
+    `${model.name}: macro F1 fp32 ${fp32.headline.toFixed(4)} (${fp32.bytes} bytes), int8 ${int8.headline.toFixed(4)} ` +
+    `(${int8.bytes} bytes, retention ${pct(int8.retention)}, agreement ${pct(int8.agreement)})`
   );
 }
 

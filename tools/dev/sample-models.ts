@@ -16,7 +16,7 @@ import { compare, modelMetrics, type ModelMetrics, type Scoring } from '../eval/
 import { openModel } from '../eval/eval-run.js';
 import { quantizeInt4 } from '../onnx-format/matmul-nbits.js';
 import { BATCH_DIM, buildMlpModel, type MlpReference } from '../train/mlp-model.js';
-import type { ModelCard, VariantMetrics } from '../common/model-card.js';
+import type { ImageModelCard, ModelCard, VariantMetrics } from '../common/model-card.js';
 import { onnx } from '../onnx-format/onnx.js';
 import { quantizeModel } from '../quantize/quantize-model.js';
 import { featureMatrix } from '../eval/record-features.js';
@@ -105,9 +105,9 @@ function scoringFor(spec: SampleModelSpec): Scoring {
   return { task: { kind: 'multiclass', classes: spec.labels ?? [] }, threshold: 0.5, bands: [] };
 }
 
-const round4 = (value: number): number => Math.round(value * 1e4) / 1e4;
+export const round4 = (value: number): number => Math.round(value * 1e4) / 1e4;
 
-function rounded(metrics: ModelMetrics, file: string, bytes: Uint8Array): VariantMetrics {
+export function rounded(metrics: ModelMetrics, file: string, bytes: Uint8Array): VariantMetrics {
   return {
     file,
     sha256: sha256(bytes),
@@ -276,7 +276,7 @@ export function sampleModelCard(
   };
 }
 
-export function modelCardJson(card: ModelCard): string {
+export function modelCardJson(card: ModelCard | ImageModelCard): string {
   return `${JSON.stringify(card, null, 2)}\n`;
 }
 
@@ -309,7 +309,7 @@ export async function writeSampleModels(outDir: string): Promise<WrittenModel[]>
   return written;
 }
 
-function sha256(bytes: Uint8Array): string {
+export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 

@@ -6,6 +6,10 @@
  * Which columns feed the model, in which order: the model card's `inputs` (`<model>.json`, or --card),
  * else --features, else every column but the label. Class names come from the card (`labels` or
  * `classes`) or --labels.
+ *
+ * An image model (input `[batch, C, H, W]`) takes DATA as a folder with a subfolder per label, or a
+ * manifest CSV `file,label`; each image is preprocessed as the card's `preprocessing` says (without one:
+ * the model's size, fill, pixel/255).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -22,7 +26,8 @@ import {
   type Scoring,
 } from './eval-report.js';
 import { openModel, readModelFile, type ModelRun } from './eval-run.js';
-import { cardPathFor, readCardHints, type CardHints } from '../common/model-card.js';
+import { cardPathFor, readCardHints, type CardHints, type CardPreprocessing } from '../common/model-card.js';
+import { listImageSources, readImageData } from './image-data.js';
 import { progressBar } from '../common/progress-bar.js';
 
 export async function evalCommand(
@@ -71,33 +76,55 @@ async function evaluate(values: Record<string, unknown>, positionals: string[]):
       ? await readCardHints(String(values.card), true)
       : await readCardHints(cardPathFor(modelFile), false);
   const bytes = await readModelFile(modelFile);
-  let text: string;
-  try {
-    text = await readFile(dataFile, 'utf8');
-  } catch (error) {
-    throw new InfergateError(
-      ErrorCodes.TOOL_INPUT,
-      `cannot read data ${dataFile}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-
   const model = await openModel(modelFile, bytes, threads);
   try {
     const task = taskFor(model.layout.outputWidth, card, list(values.labels));
     const widthProblem = checkOutputWidth(task, model.layout.outputWidth);
     if (widthProblem !== null)
       throw new InfergateError(ErrorCodes.EVAL_DATA, `${modelFile}: ${widthProblem}`);
-    const inputs = card?.inputs ?? list(values.features) ?? [];
-    let data = parseLabelledData(dataFile, text, {
-      inputs,
-      labelColumn: String(values.label ?? 'label'),
-      task,
-    });
-    if (limit > 0 && limit < data.rows) data = head(data, limit);
-    if (data.inputs.length !== model.layout.inputWidth) {
+    const image = imageInput(model.layout.rowDims, card);
+    let data: LabelledData;
+    if (image !== null) {
+      if (image.channels * image.height * image.width !== model.layout.inputWidth) {
+        throw new InfergateError(
+          ErrorCodes.EVAL_DATA,
+          `${modelFile} takes ${model.layout.inputWidth} values per image, but the preprocessing gives ` +
+            `${image.channels}x${image.height}x${image.width}`,
+        );
+      }
+      let sources = await listImageSources(dataFile);
+      if (limit > 0 && limit < sources.length) sources = sources.slice(0, limit);
+      const progress = progressBar(process.stderr, sources.length, 'images');
+      try {
+        data = await readImageData(
+          sources,
+          { ...image, maxInputPixels: MAX_EVAL_IMAGE_PIXELS },
+          model.layout.inputWidth,
+          task,
+          (done) => progress.update(done),
+        );
+      } finally {
+        progress.finish();
+      }
+    } else {
+      let text: string;
+      try {
+        text = await readFile(dataFile, 'utf8');
+      } catch (error) {
+        throw new InfergateError(
+          ErrorCodes.TOOL_INPUT,
+          `cannot read data ${dataFile}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      data = parseLabelledData(dataFile, text, {
+        inputs: card?.inputs ?? list(values.features) ?? [],
+        labelColumn: String(values.label ?? 'label'),
+        task,
+      });
+      if (limit > 0 && limit < data.rows) data = head(data, limit);
+    }
+    if (image === null && data.inputs.length !== model.layout.inputWidth) {
       throw new InfergateError(
         ErrorCodes.EVAL_DATA,
         `${modelFile} takes ${model.layout.inputWidth} input values per row, but ${data.inputs.length} inputs are named` +
@@ -168,7 +195,11 @@ async function evaluate(values: Record<string, unknown>, positionals: string[]):
                     latency: baselineLatency,
                   },
             comparison,
-            data: { file: dataFile, rows: data.rows, inputs: data.inputs },
+            data: {
+              file: dataFile,
+              rows: data.rows,
+              ...(image === null ? { inputs: data.inputs } : { preprocessing: image }),
+            },
             task: scoring,
           },
           null,
@@ -185,7 +216,11 @@ async function evaluate(values: Record<string, unknown>, positionals: string[]):
         (task.kind === 'binary'
           ? `, ${positives} ${task.classes[1]} (${((positives / data.rows) * 100).toFixed(2)}%)`
           : ''),
-      `inputs    ${data.inputs.length}, ${card?.inputs ? `named by ${card.file}` : values.features !== undefined ? 'named by --features' : 'every column but the label'}`,
+      image !== null
+        ? `inputs    images ${image.channels}x${image.height}x${image.width} ${image.layout}, fit ${image.fit}, ` +
+          `scale ${image.scale}, mean [${image.mean.join(', ')}], std [${image.std.join(', ')}]` +
+          (card?.preprocessing ? ` (${card.file})` : ' (no card preprocessing: defaults)')
+        : `inputs    ${data.inputs.length}, ${card?.inputs ? `named by ${card.file}` : values.features !== undefined ? 'named by --features' : 'every column but the label'}`,
       `task      ${
         task.kind === 'binary'
           ? `binary: output ${model.layout.outputName} is P(${task.classes[1]})`
@@ -213,6 +248,33 @@ function taskFor(outputWidth: number, card: CardHints | null, labels: string[] |
   }
   const names = labels ?? card?.labels ?? Array.from({ length: outputWidth }, (_, i) => String(i));
   return { kind: 'multiclass', classes: names };
+}
+
+/** Beyond the gateway's default: eval reads trusted local files, but still refuses decompression bombs. */
+const MAX_EVAL_IMAGE_PIXELS = 64_000_000;
+
+/** The image preprocessing for a model whose rows are images ([C, H, W] or [H, W, C]), else null. */
+function imageInput(rowDims: readonly number[], card: CardHints | null): CardPreprocessing | null {
+  const dims = rowDims.length > 3 && rowDims[0] === 1 ? rowDims.slice(1) : rowDims;
+  if (dims.length !== 3) return null;
+  if (card?.preprocessing) return card.preprocessing;
+  const [c, h, w] = dims as [number, number, number];
+  if (c !== 1 && c !== 3) {
+    throw new InfergateError(
+      ErrorCodes.EVAL_DATA,
+      `the model takes [${dims.join(', ')}] images; without a card 'preprocessing' eval assumes NCHW with 1 or 3 channels`,
+    );
+  }
+  return {
+    width: w,
+    height: h,
+    channels: c,
+    fit: 'fill',
+    scale: 1 / 255,
+    mean: Array<number>(c).fill(0),
+    std: Array<number>(c).fill(1),
+    layout: 'nchw',
+  };
 }
 
 function head(data: LabelledData, rows: number): LabelledData {

@@ -2,7 +2,8 @@
  * Runs a feature matrix through an ONNX model with onnxruntime-node, on this thread (a command-line tool
  * has no event loop to protect), with the session options the gateway's workers use, so latency and
  * numerics are what the gateway gets (ORT's graph rewrites at level "all" included). The input layout
- * rules are the gateway's (adapters/onnx/run-layout.ts).
+ * rules are the gateway's (adapters/onnx/run-layout.ts), plus image-shaped inputs: float32
+ * `[batch, C, H, W]` (or `[batch, H, W, C]`, any rank over 2) with fixed non-batch dimensions, one image per row.
  */
 import { readFile } from 'node:fs/promises';
 import { disableOnnxTelemetry } from '../../adapters/onnx/telemetry.js';

@@ -8,8 +8,12 @@
  * - INT8: a standard DequantizeLinear (per output channel, symmetric int8, needs ai.onnx opset >= 13) in
  *   front of the unchanged MatMul/Gemm. ONNX Runtime 1.30 fuses it (at optimization level extended/all)
  *   into an 8-bit MatMulNBits that also quantizes activations at run time.
+ * - Conv (INT8 only): the same per-output-channel DequantizeLinear (axis 0 of the [M, C/group, kH, kW]
+ *   weight) in front of the unchanged Conv; the runtime dequantizes the weights and convolves in FP32,
+ *   so the file shrinks and the numbers stay those of the FP32 kernel on the rounded weights. With
+ *   --bits 4, Conv weights stay FP32 (reported): ONNX Runtime's CPU has no 4-bit convolution.
  *
- * A weight qualifies when it is a float32 2-D initializer stored inside the file. Weights that do not
+ * A weight qualifies when it is a float32 initializer stored inside the file, 2-D for MatMul/Gemm. Weights that do not
  * (smaller than `minSize`, excluded by name, transA, fp16, …) stay FP32 and are reported with the reason;
  * a model where nothing qualifies is refused with IG_ERR_QUANTIZE_UNSUPPORTED, as is a model with
  * external data (the tensors would be left behind).
@@ -82,6 +86,7 @@ export interface QuantizeReport {
 }
 
 const MIN_INT8_OPSET = 13;
+const QUANTIZED_OPS = new Set(['MatMul', 'Gemm', 'Conv']);
 const DataType = onnx.TensorProto.DataType;
 
 export function quantizeModel(
@@ -128,7 +133,7 @@ export function quantizeModel(
   const usedExcludes = new Set<string>();
 
   graph.nodes.forEach((node, index) => {
-    if (node.domain !== '' || (node.opType !== 'MatMul' && node.opType !== 'Gemm')) return;
+    if (node.domain !== '' || !QUANTIZED_OPS.has(node.opType)) return;
     const label = node.name !== '' ? node.name : (node.outputs[0] ?? `#${index}`);
     const weightName = node.inputs[1] ?? '';
     const weight = initializers.get(weightName);
@@ -147,11 +152,15 @@ export function quantizeModel(
       return;
     }
     const transB = node.opType === 'Gemm' && (attribute(node, 'transB')?.i ?? 0) === 1;
-    const [rows, cols] = weight.dims as [number, number];
-    const [k, n] = transB ? [cols, rows] : [rows, cols];
+    const conv = node.opType === 'Conv';
+    // A Conv weight [M, C/group, kH, kW] quantizes as the matrix [M, C/group·kH·kW], one scale per row.
+    const [rows, cols] = conv
+      ? [weight.dims[0]!, weight.dims.slice(1).reduce((a, b) => a * b, 1)]
+      : (weight.dims as [number, number]);
+    const [k, n] = transB || conv ? [cols, rows] : [rows, cols];
     quantized.push({ node: label, opType: node.opType, weight: weightName, k, n });
     if (options.bits === 8) {
-      const axis = transB ? 0 : 1;
+      const axis = transB || conv ? 0 : 1;
       const key = `${weightName}|${axis}`;
       const replacement: (onnx.INodeProto | Uint8Array)[] = [];
       let dequantized = int8Cache.get(key);
@@ -162,7 +171,7 @@ export function quantizeModel(
         const zeroName = unique(`${weightName}_zero_point`);
         dequantized = unique(`${weightName}_dequantized`);
         edits.addInitializers.push(
-          { name: qName, dataType: DataType.INT8, dims: [rows, cols], rawData: bytesOf(q.quantized) },
+          { name: qName, dataType: DataType.INT8, dims: [...weight.dims], rawData: bytesOf(q.quantized) },
           floatTensor(scaleName, [q.scales.length], q.scales),
           {
             name: zeroName,
@@ -211,7 +220,9 @@ export function quantizeModel(
 
   const unknownExcludes = [...exclude].filter((name) => !usedExcludes.has(name));
   if (unknownExcludes.length > 0) {
-    refuse(`--exclude: no MatMul/Gemm node with a constant weight is named ${unknownExcludes.join(', ')}`);
+    refuse(
+      `--exclude: no MatMul/Gemm node (or Conv) with a constant weight is named ${unknownExcludes.join(', ')}`,
+    );
   }
   if (quantized.length === 0) refuse(nothingToQuantize(model.graph.nodes, skipped, initializers));
 
@@ -264,9 +275,16 @@ function whyNot(
   if (weight.dataType !== DataType.FLOAT) {
     return `weight is ${dataTypeName(weight.dataType)}; only float32 weights are quantized`;
   }
-  if (weight.dims.length !== 2)
+  if (node.opType === 'Conv') {
+    if (weight.dims.length < 3)
+      return `weight has shape [${weight.dims.join(', ')}]; a Conv weight is [M, C, k...]`;
+    if (options.bits === 4) {
+      return 'Conv weights stay FP32 with --bits 4 (ONNX Runtime has no 4-bit CPU convolution); use --bits 8';
+    }
+  } else if (weight.dims.length !== 2) {
     return `weight has shape [${weight.dims.join(', ')}]; only 2-D weights are quantized`;
-  const size = weight.dims[0]! * weight.dims[1]!;
+  }
+  const size = weight.dims.reduce((a, b) => a * b, 1);
   if (size === 0) return 'weight is empty';
   if (size < options.minSize) return `weight has ${size} elements, fewer than --min-size ${options.minSize}`;
   if (node.opType === 'Gemm' && (attribute(node, 'transA')?.i ?? 0) !== 0) {
