@@ -4,6 +4,7 @@
  * the payloads cost what real camera frames cost to decode. The same seed gives the same bytes.
  */
 import sharp from 'sharp';
+import { mulberry32 } from '../tools/train/mulberry32.js';
 
 export const FRAME_DEFECTS = ['good', 'scratch', 'missing_hole', 'dent', 'contamination'] as const;
 
@@ -29,18 +30,6 @@ export const DEFAULT_FRAME_POOL: FramePoolOptions = {
   seed: 1,
   quality: 90,
 };
-
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Washer {
   cx: number;
@@ -70,7 +59,7 @@ function partLevel(x: number, y: number, w: Washer, defect: Frame['defect'], mar
 
 function drawFrame(index: number, options: FramePoolOptions): { pixels: Buffer; defect: Frame['defect'] } {
   const { width, height } = options;
-  const random = prng(options.seed * 7919 + index);
+  const random = mulberry32(options.seed * 7919 + index);
   const defect = FRAME_DEFECTS[index % FRAME_DEFECTS.length]!;
   const size = Math.min(width, height);
   const outer = size * (0.3 + 0.08 * random());
