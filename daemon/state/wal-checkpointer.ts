@@ -128,6 +128,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlite);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+// Checkpoints read pages once and copy them; they need no cache beyond SQLite's minimum.
+db.pragma('cache_size = -1024');
 const pass = () => {
   try {
     const [row] = db.pragma('wal_checkpoint(PASSIVE)');
