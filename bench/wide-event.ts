@@ -5,6 +5,7 @@
  * Node-RED function and the bare loop, so all three build the same row.
  */
 import { seededRandom } from './atm-event.js';
+import { ATM_DECIDE, atmDecision } from './atm-event.js';
 
 /** The readings per group, in row order: 8 + 5 + 3 + 8 + 3 + 2 + 2 + 1 = 32. */
 export const WIDE_GROUPS = {
@@ -167,19 +168,9 @@ export function makeWideEventGenerator(seed: number, sources = 200): (id: string
   return (id) => next(id).event;
 }
 
-/** The wide pipeline's `decide` section, which the bare loop and the Node-RED flow apply themselves. */
-export const WIDE_DECIDE = {
-  threshold: {
-    output: 0,
-    bands: [
-      { min: 0.8, decision: 'reject' },
-      { min: 0.4, decision: 'review' },
-    ],
-    otherwise: 'accept',
-  },
-} as const;
-
-export function wideDecision(score: number): string {
-  for (const band of WIDE_DECIDE.threshold.bands) if (score >= band.min) return band.decision;
-  return WIDE_DECIDE.threshold.otherwise;
-}
+/**
+ * The wide pipeline's `decide` section, which the bare loop and the Node-RED flow apply themselves: the same
+ * risk bands as the atm-risk pipeline, so both event shapes split into the three decisions alike.
+ */
+export const WIDE_DECIDE = ATM_DECIDE;
+export const wideDecision = atmDecision;
