@@ -4,8 +4,7 @@
  * readings in WIDE_FIELDS order; the bench writes the same list into the gateway's pipeline config, the
  * Node-RED function and the bare loop, so all three build the same row.
  */
-import { seededRandom } from './atm-event.js';
-import { ATM_DECIDE, atmDecision } from './atm-event.js';
+import { ATM_DECIDE, atmDecision, seededRandom } from './atm-event.js';
 
 /** The readings per group, in row order: 8 + 5 + 3 + 8 + 3 + 2 + 2 + 1 = 32. */
 export const WIDE_GROUPS = {
