@@ -11,15 +11,13 @@ import {
   floatTensor,
   intAttribute,
   node,
-  opset,
   tensorValue,
   type Dimension,
 } from '../../tools/onnx-format/onnx-builders.js';
 import { onnx } from '../../tools/onnx-format/onnx.js';
+import { testModelProto } from './test-models.js';
 
 const DataType = onnx.TensorProto.DataType;
-const IR_VERSION = 8;
-const OPSET = 17;
 
 export const CAST_TYPES = {
   uint8: DataType.UINT8,
@@ -32,7 +30,7 @@ export function twoInputModel(): onnx.IModelProto {
   const weight = new Float32Array(19 * 2);
   for (let i = 0; i < 16; i++) weight[i * 2] = (i + 1) / 100;
   [1, 10, 100].forEach((w, j) => (weight[(16 + j) * 2 + 1] = w));
-  return graph('two-inputs', {
+  return testModelProto('two-inputs', {
     nodes: [
       node('Flatten', ['image'], ['flat'], { attributes: [intAttribute('axis', 1)] }),
       node('Concat', ['flat', 'meta'], ['joined'], { attributes: [intAttribute('axis', 1)] }),
@@ -52,7 +50,7 @@ export function castModel(
   width: number,
   batch: Dimension = 'batch',
 ): onnx.IModelProto {
-  return graph(`cast-${type}`, {
+  return testModelProto(`cast-${type}`, {
     nodes: [node('Cast', ['values'], ['floats'], { attributes: [intAttribute('to', DataType.FLOAT)] })],
     initializers: [],
     inputs: [tensorValue('values', CAST_TYPES[type], [batch, width])],
@@ -61,7 +59,7 @@ export function castModel(
 }
 
 export function sequenceModel(steps: number, features: number): onnx.IModelProto {
-  return graph('sequence', {
+  return testModelProto('sequence', {
     nodes: [
       node('Flatten', ['series'], ['flat'], { attributes: [intAttribute('axis', 1)] }),
       node('MatMul', ['flat', 'ones'], ['total']),
@@ -74,28 +72,4 @@ export function sequenceModel(steps: number, features: number): onnx.IModelProto
 
 export async function writeModel(file: string, model: onnx.IModelProto): Promise<void> {
   await writeFile(file, onnx.ModelProto.encode(model).finish());
-}
-
-function graph(
-  name: string,
-  parts: {
-    nodes: onnx.INodeProto[];
-    initializers: onnx.ITensorProto[];
-    inputs: onnx.IValueInfoProto[];
-    outputs: onnx.IValueInfoProto[];
-  },
-): onnx.IModelProto {
-  return {
-    irVersion: IR_VERSION,
-    opsetImport: [opset('', OPSET)],
-    producerName: 'infergate',
-    docString: `infergate test model (${name})`,
-    graph: {
-      name,
-      node: parts.nodes,
-      initializer: parts.initializers,
-      input: parts.inputs,
-      output: parts.outputs,
-    },
-  };
 }

@@ -135,6 +135,19 @@ function model(
     output: ReturnType<typeof floatTensorValue>;
   },
 ): onnx.IModelProto {
+  return testModelProto(name, { ...graph, inputs: [graph.input], outputs: [graph.output] });
+}
+
+/** A test model of `parts`, with the IR version and opset every test model uses. */
+export function testModelProto(
+  name: string,
+  parts: {
+    nodes: onnx.INodeProto[];
+    initializers: onnx.ITensorProto[];
+    inputs: onnx.IValueInfoProto[];
+    outputs: onnx.IValueInfoProto[];
+  },
+): onnx.IModelProto {
   return {
     irVersion: IR_VERSION,
     opsetImport: [opset('', OPSET)],
@@ -142,10 +155,10 @@ function model(
     docString: `infergate test model (${name})`,
     graph: {
       name,
-      node: graph.nodes,
-      initializer: graph.initializers,
-      input: [graph.input],
-      output: [graph.output],
+      node: parts.nodes,
+      initializer: parts.initializers,
+      input: parts.inputs,
+      output: parts.outputs,
     },
   };
 }
