@@ -156,6 +156,7 @@ async function measure(settings: Settings, prefixCache: boolean): Promise<Varian
       sha256: null,
       threads: settings.threads,
       workers: 1,
+      placement: 'workers',
       maxBatch: 1,
       llama: { device: 'cpu', contextSize: 1024, batchSize: 128, gpuLayers: 0, sequences: 1 },
     },

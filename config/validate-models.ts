@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { LlamaModelConfig, ModelConfig } from '../daemon/config.js';
+import type { LlamaModelConfig, ModelConfig, ModelPlacement } from '../daemon/config.js';
 import type { ConfigProblem } from '../daemon/errors.js';
 import { ConfigProblems, childPath, isPlainObject, readMapping } from './config-problems.js';
 import { integerProblem, oneOfProblem, pathProblem } from './value-checks.js';
@@ -12,9 +12,20 @@ export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export const MODEL_RUNTIMES = ['onnx', 'llama'] as const;
 
-const MODEL_KEYS = ['runtime', 'path', 'sha256', 'threads', 'workers', 'maxBatch', 'llama'] as const;
+const MODEL_KEYS = [
+  'runtime',
+  'path',
+  'sha256',
+  'threads',
+  'workers',
+  'placement',
+  'maxBatch',
+  'llama',
+] as const;
 /** ONNX keys a llama model does not read: it evaluates one prompt per sequence, `llama.sequences` at once. */
-const ONNX_ONLY_KEYS = ['workers', 'maxBatch'] as const;
+const ONNX_ONLY_KEYS = ['workers', 'placement', 'maxBatch'] as const;
+
+export const MODEL_PLACEMENTS = ['auto', 'inline', 'workers'] as const;
 
 export const LLAMA_DEVICES = ['cpu', 'cuda', 'vulkan', 'auto'] as const;
 const LLAMA_KEYS = ['device', 'contextSize', 'batchSize', 'gpuLayers', 'sequences'] as const;
@@ -119,6 +130,10 @@ function validateModel(
     else numbers[key] = given as number;
   }
 
+  const placement = entry.placement ?? 'auto';
+  const placementProblem = oneOfProblem(placement, MODEL_PLACEMENTS);
+  if (placementProblem !== null) problems.add(childPath(path, 'placement'), placementProblem);
+
   let llama: LlamaModelConfig | null = null;
   if (runtime === 'llama') {
     for (const key of ONNX_ONLY_KEYS) {
@@ -142,6 +157,7 @@ function validateModel(
     sha256,
     threads: numbers.threads,
     workers: llama === null ? numbers.workers : 1,
+    placement: llama === null ? (placement as ModelPlacement) : 'workers',
     llama,
     maxBatch: llama === null ? numbers.maxBatch : 1,
   };

@@ -40,6 +40,8 @@ export interface EmbeddedBrokerConfig {
 
 export type ModelRuntimeName = 'onnx' | 'llama';
 
+export type ModelPlacement = 'auto' | 'inline' | 'workers';
+
 export interface ModelConfig {
   name: string;
   runtime: ModelRuntimeName;
@@ -49,8 +51,14 @@ export interface ModelConfig {
   sha256: string | null;
   /** ONNX Runtime intra-op threads per worker. */
   threads: number;
-  /** Worker threads running this model (each holds its own session). */
+  /** Worker threads running this model (each holds its own session), when it runs on workers. */
   workers: number;
+  /**
+   * Where an ONNX model runs: on the event loop (`inline`, for models whose run costs microseconds: a hop to
+   * a thread costs more than the model), on worker threads (`workers`), or `auto`: inline when a full
+   * batch measured at warm-up is below the inline threshold (adapters/onnx/placement.ts). llama: `workers`.
+   */
+  placement: ModelPlacement;
   /** Largest micro-batch one inference call may take. */
   maxBatch: number;
   /** Settings of the `llama` runtime (GGUF via node-llama-cpp); null for other runtimes. */

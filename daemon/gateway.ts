@@ -161,7 +161,12 @@ export class Gateway {
     });
     this.running = { scheduler, answering, intake, reload, shadow };
     const subscriptions = [...new Set(config.pipelines.map((p) => p.subscribe))];
-    await transport.start(subscriptions, intake.onMessage, () => inbox.flush());
+    // The durability barrier before a turn's PUBACKs leave: decide what inline models can decide now, so
+    // those events and their decisions share the one commit, then make the turn's records durable.
+    await transport.start(subscriptions, intake.onMessage, () => {
+      scheduler.runInline();
+      inbox.flush();
+    });
     this.recover(inbox, outbox, this.running);
     this.retentionTimer = setInterval(() => this.pruneRetention(inbox), RETENTION_SWEEP_MS).unref();
     this.started = true;

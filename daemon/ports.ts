@@ -179,6 +179,15 @@ export interface ModelRunner {
    */
   run(input: ModelInput, rows: number, signal?: AbortSignal): Promise<ModelResult>;
   /**
+   * Known after `load`. `inline`: a run costs microseconds and executes synchronously on the event loop
+   * (`runNow`), so the scheduler runs this model's queued events at the end of the turn they arrived in,
+   * before that turn's state commit. Absent or `off-loop`: runs go elsewhere (worker threads, llama.cpp's
+   * threads) and are awaited.
+   */
+  readonly placement?: 'inline' | 'off-loop';
+  /** Inline placement only: computes a batch now, on the calling thread (as `run`); throws on failure. */
+  runNow?(input: Float32Array, rows: number): ModelResult;
+  /**
    * Text models, optional: throws InputError when a rendered prompt can never be run (too many tokens), so
    * the event is answered `invalid_input` at intake instead of failing in the model. Called after `load`;
    * must be cheap (it runs in the MQTT message handler).

@@ -73,7 +73,16 @@ export class Scheduler {
 
   /** True when events of this model wait in its queue (its runs are all taken). */
   backlogged(runner: ModelRunner): boolean {
-    return (this.lanes.get(runner)?.waiting ?? 0) > 0;
+    return this.lanes.get(runner)?.backedUp ?? false;
+  }
+
+  /**
+   * Runs the queued events of every inline model now (see ModelRunner.placement). The transport calls it,
+   * through the gateway's durability barrier, right before the turn's state commit: the events that came
+   * in this turn are decided in it, and event and decision share the commit.
+   */
+  runInline(): void {
+    for (const lane of this.lanes.values()) if (lane.inline) lane.drain();
   }
 
   /** Admits a job: starts its deadline timer and queues it, or answers it `overload` at once. */
@@ -86,11 +95,15 @@ export class Scheduler {
       this.deps.onFallback(job, remaining <= 0 ? 'deadline' : 'overload');
       return;
     }
-    // Whole milliseconds: Node keeps one timer list per distinct duration, and a fractional one would make
-    // a list (and a priority-queue insert) per event. Rounding up never fires before the deadline.
-    job.deadlineTimer = this.deps.clock.setTimeout(() => this.onDeadline(job), Math.ceil(remaining));
+    // An inline model decides the job by the end of this turn or the next: no deadline timer to arm and
+    // clear (two timer-list operations per event). Anything slower gets one.
+    if (!lane.inline) {
+      // Whole milliseconds: Node keeps one timer list per distinct duration, and a fractional one would
+      // make a list (and a priority-queue insert) per event. Rounding up never fires before the deadline.
+      job.deadlineTimer = this.deps.clock.setTimeout(() => this.onDeadline(job), Math.ceil(remaining));
+    }
     lane.enqueue(job);
-    if (job.pipeline.shadow !== null) this.deps.shadow?.offer(job, job.answered || lane.waiting > 0);
+    if (job.pipeline.shadow !== null) this.deps.shadow?.offer(job, job.answered || lane.backedUp);
   }
 
   stats(): Map<string, LaneStats> {
@@ -118,6 +131,9 @@ export class Scheduler {
 
 class ModelLane {
   readonly runner: ModelRunner;
+  /** Runs on the event loop (ModelRunner.placement), drained at the end of the turn. */
+  readonly inline: boolean;
+  private drainScheduled = false;
   private readonly maxBatch: number;
   private readonly deps: SchedulerDeps;
   private readonly queues = new Map<string, Fifo<Job>>();
@@ -134,10 +150,12 @@ class ModelLane {
     this.maxBatch = maxBatch;
     this.deps = deps;
     this.estimateMs = Math.max(runner.info.warmupP95Ms, 0.05);
+    this.inline = runner.placement === 'inline' && runner.runNow !== undefined;
   }
 
-  get waiting(): number {
-    return this.queued;
+  /** Events wait for a run to free up. An inline lane's queue only ever holds the current turn's events. */
+  get backedUp(): boolean {
+    return !this.inline && this.queued > 0;
   }
 
   enqueue(job: Job): void {
@@ -154,7 +172,39 @@ class ModelLane {
     }
     queue.push(job);
     this.queued += 1;
-    this.pump();
+    if (!this.inline) this.pump();
+    else if (!this.drainScheduled) {
+      // Usually the turn's durability barrier drains first (Scheduler.runInline); this covers events
+      // admitted outside an inbound turn (recovery, decoded images, a reload).
+      this.drainScheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Runs everything queued, batch after batch, on this thread. */
+  drain(): void {
+    this.drainScheduled = false;
+    while (this.queued > 0) {
+      const batch = this.takeBatch();
+      if (batch.length > 0) this.runNow(batch);
+    }
+  }
+
+  private runNow(batch: Job[]): void {
+    const started = this.deps.clock.monotonic();
+    for (const job of batch) job.dispatchedMono = started;
+    let result: ModelResult;
+    try {
+      result = this.runner.runNow!(batchInput(batch) as Float32Array, batch.length);
+    } catch (error) {
+      this.failed(batch, error);
+      return;
+    }
+    this.observe(result.inferenceMs);
+    for (let i = 0; i < batch.length; i += 1) {
+      const job = batch[i]!;
+      if (!job.answered) this.deps.onModelOutput(job, result, i);
+    }
   }
 
   stats(): LaneStats {
@@ -250,36 +300,41 @@ class ModelLane {
       },
       (error: unknown) => {
         clock.clearTimeout(abortTimer);
-        const errorCode = isInfergateError(error) ? error.code : undefined;
-        // A runtime that knows up front it cannot make the budget (an LLM prompt too long for it) says so;
-        // a run cancelled by the abort above ended at the deadline, whichever timer fired first.
-        const reason: SchedulerFallback =
-          errorCode === ErrorCodes.MODEL_OVERLOAD
-            ? 'overload'
-            : errorCode === ErrorCodes.MODEL_CANCELLED
-              ? 'deadline'
-              : 'model_error';
-        const unanswered = batch.filter((job) => !job.answered);
-        if (unanswered.length === 0 || reason === 'deadline') {
-          this.deps.logger.debug(
-            { err: error, model: this.runner.info.name, rows: batch.length },
-            'model run stopped after its batch was answered',
-          );
-        } else if (reason === 'overload') {
-          this.deps.logger.warn(
-            { err: error, model: this.runner.info.name, rows: batch.length },
-            'model cannot answer within the budget; answering the batch overload',
-          );
-        } else {
-          this.deps.logger.error(
-            { err: error, model: this.runner.info.name, rows: batch.length },
-            'model run failed; answering the batch with the fallback',
-          );
-        }
-        for (const job of unanswered) this.deps.onFallback(job, reason, errorCode);
+        this.failed(batch, error);
         this.finishRun();
       },
     );
+  }
+
+  /** A run failed: every job of the batch not answered yet gets the fallback for the runtime's reason. */
+  private failed(batch: readonly Job[], error: unknown): void {
+    const errorCode = isInfergateError(error) ? error.code : undefined;
+    // A runtime that knows up front it cannot make the budget (an LLM prompt too long for it) says so;
+    // a run cancelled by the abort `run` arms ended at the deadline, whichever timer fired first.
+    const reason: SchedulerFallback =
+      errorCode === ErrorCodes.MODEL_OVERLOAD
+        ? 'overload'
+        : errorCode === ErrorCodes.MODEL_CANCELLED
+          ? 'deadline'
+          : 'model_error';
+    const unanswered = batch.filter((job) => !job.answered);
+    if (unanswered.length === 0 || reason === 'deadline') {
+      this.deps.logger.debug(
+        { err: error, model: this.runner.info.name, rows: batch.length },
+        'model run stopped after its batch was answered',
+      );
+    } else if (reason === 'overload') {
+      this.deps.logger.warn(
+        { err: error, model: this.runner.info.name, rows: batch.length },
+        'model cannot answer within the budget; answering the batch overload',
+      );
+    } else {
+      this.deps.logger.error(
+        { err: error, model: this.runner.info.name, rows: batch.length },
+        'model run failed; answering the batch with the fallback',
+      );
+    }
+    for (const job of unanswered) this.deps.onFallback(job, reason, errorCode);
   }
 
   private finishRun(): void {

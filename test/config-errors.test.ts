@@ -44,6 +44,7 @@ models:
     runtime: onnx
     path: m.onnx
     workers: 17              # <- range
+    placement: gpu           # <- not one of auto, inline, workers
 pipelines:
   - name: p
     subscribe: in/+/ev
@@ -78,12 +79,13 @@ t.test('a file with many mistakes across sections: every one is listed with its 
     ['broker.embedded.port', /between 0 and 65535/],
     ['limits.maxPayloadBytes', /between 1 and 16777216/],
     ['models.m.workers', /between 1 and 16/],
+    ['models.m.placement', /must be one of/],
     ['pipelines[1].subscribe', /'#' must be the last/],
     ['pipelines[1].model', /names no model/],
     ['pipelines[1].budgetMs', /^must be an integer between 1 and 600000$/],
     ['pipelines[1].decide.threshold.bands[1].min', /sorted by min, highest first/],
   ]);
-  t.match((error as ConfigError).message, /12 problems/);
+  t.match((error as ConfigError).message, /13 problems/);
   t.equal(problems[0]!.path, 'gateway.id', 'listed in file order');
   t.equal(problems.at(-1)!.path.startsWith('pipelines[1]'), true);
 });

@@ -106,6 +106,7 @@ t.test('defaults are applied everywhere', async (t) => {
     sha256: null,
     threads: 1,
     workers: 1,
+    placement: 'auto',
     maxBatch: 32,
     llama: null,
   });

@@ -44,18 +44,20 @@ t.test('control: onnxruntime on its own writes its telemetry cache', async (t) =
   t.ok(existsSync(runIsolated(t, script)), 'onnxruntime created its Microsoft cache dir');
 });
 
-t.test('the ONNX adapter turns telemetry off before onnxruntime starts', async (t) => {
-  const script = `
-    import { pino } from 'pino';
-    import { createOnnxModel } from ${JSON.stringify(distUrl('adapters/onnx/model.js'))};
-    const model = createOnnxModel({
-      logger: pino({ level: 'silent' }),
-      model: { name: 'atm-risk', runtime: 'onnx', path: ${JSON.stringify(atmRisk)}, sha256: null,
-        threads: 1, workers: 1, maxBatch: 1, llama: null },
-    });
-    await model.load();
-    await model.run(new Float32Array(13), 1);
-    await model.dispose();
-    if (process.env.ORT_DISABLE_TELEMETRY !== '1') process.exit(3);`;
-  t.notOk(existsSync(runIsolated(t, script)), 'no telemetry cache dir');
-});
+for (const placement of ['inline', 'workers']) {
+  t.test(`the ONNX adapter turns telemetry off before onnxruntime starts (${placement})`, async (t) => {
+    const script = `
+      import { pino } from 'pino';
+      import { createOnnxModel } from ${JSON.stringify(distUrl('adapters/onnx/model.js'))};
+      const model = createOnnxModel({
+        logger: pino({ level: 'silent' }),
+        model: { name: 'atm-risk', runtime: 'onnx', path: ${JSON.stringify(atmRisk)}, sha256: null,
+          threads: 1, workers: 1, placement: '${placement}', maxBatch: 1, llama: null },
+      });
+      await model.load();
+      await model.run(new Float32Array(13), 1);
+      await model.dispose();
+      if (process.env.ORT_DISABLE_TELEMETRY !== '1') process.exit(3);`;
+    t.notOk(existsSync(runIsolated(t, script)), 'no telemetry cache dir');
+  });
+}

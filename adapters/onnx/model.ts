@@ -1,26 +1,32 @@
 /**
- * ONNX model runner (onnxruntime-node, CPU). `session.run()` blocks its calling thread, so every session
- * lives on a worker thread (adapters/onnx/worker-pool.ts) and the main thread only moves buffers; it never
- * imports onnxruntime at all. Models given the same pool share its threads.
+ * ONNX model runner (onnxruntime-node, CPU). `session.run()` blocks its calling thread: a model whose whole
+ * batch runs in microseconds runs inline on the event loop (a thread hop costs more than the model), any
+ * other model on worker threads (adapters/onnx/worker-pool.ts), where the main thread only moves buffers.
+ * adapters/onnx/placement.ts decides which. Models given the same pool share its threads.
  *
- * The file is read and hashed once; the workers build their sessions from those verified bytes (also on a
+ * The file is read and hashed once; every session is built from those verified bytes (also on a worker
  * respawn), so what runs is exactly what was checked against `sha256`, even if the file changes later.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, ErrorCodes, ModelError, type ConfigProblem } from '../../daemon/errors.js';
 import type { Logger, ModelInfo, ModelInput, ModelResult, ModelRunner } from '../../daemon/ports.js';
-import type { ModelConfig } from '../../daemon/config.js';
+import type { ModelConfig, ModelPlacement } from '../../daemon/config.js';
 import {
   ModelLifecycle,
   SHA_PREFIX,
   readModelCardLabels,
   readVerifiedModelFile,
 } from '../model-runner/index.js';
+import { NativeSession } from './native-session.js';
+import { staysInline, timeInline, triesInline, percentile, type InlineTiming } from './placement.js';
 import { onnxRunLayout, type OnnxRunLayout } from './run-layout.js';
+import { runRows } from './run-rows.js';
+import type { SessionMetadata } from './worker-protocol.js';
 import { OnnxWorkerPool, type PooledModel } from './worker-pool.js';
 
 const MAX_WORKERS = 64;
+const MODEL_PLACEMENTS: readonly ModelPlacement[] = ['auto', 'inline', 'workers'];
 const MAX_THREADS = 64;
 const MAX_BATCH = 65_536;
 const WARMUP_RUNS = 50;
@@ -38,11 +44,13 @@ export interface OnnxModelDeps {
 
 /** Validates the config slice (ConfigError if invalid) and does no I/O; `load()` does that. */
 export function createOnnxModel(deps: OnnxModelDeps): ModelRunner {
-  const problems = checkConfig(deps.model);
+  // A config slice built in code (tools, tests) may leave the placement out: it defaults as in a file.
+  const model: ModelConfig = { ...deps.model, placement: deps.model.placement ?? 'auto' };
+  const problems = checkConfig(model);
   if (problems.length > 0) throw new ConfigError(problems);
-  const logger = deps.logger.child({ component: 'onnx-model', model: deps.model.name });
-  const pool = deps.pool ?? new OnnxWorkerPool({ name: deps.model.name, logger });
-  return new OnnxModel(logger, deps.model, pool);
+  const logger = deps.logger.child({ component: 'onnx-model', model: model.name });
+  const pool = deps.pool ?? new OnnxWorkerPool({ name: model.name, logger });
+  return new OnnxModel(logger, model, pool);
 }
 
 function checkConfig(model: ModelConfig): ConfigProblem[] {
@@ -57,6 +65,9 @@ function checkConfig(model: ModelConfig): ConfigProblem[] {
     problem('path', 'must be an absolute path');
   if (model.sha256 !== null && !/^[0-9a-f]{64}$/i.test(String(model.sha256))) {
     problem('sha256', 'must be 64 hex digits or null');
+  }
+  if (!MODEL_PLACEMENTS.includes(model.placement)) {
+    problem('placement', `must be one of ${MODEL_PLACEMENTS.join(', ')}, got ${String(model.placement)}`);
   }
   for (const [key, max] of [
     ['threads', MAX_THREADS],
@@ -76,6 +87,8 @@ class OnnxModel implements ModelRunner {
   private readonly lifecycle: ModelLifecycle;
   private layout: OnnxRunLayout | null = null;
   private pooled: PooledModel | null = null;
+  /** The main-thread session of an inline model; null for a model on the workers. */
+  private inline: NativeSession | null = null;
   private removal: Promise<void> | null = null;
 
   constructor(
@@ -90,14 +103,21 @@ class OnnxModel implements ModelRunner {
         load: () => this.loadSteps(),
         // Removing the model from the pool answers its runs and a load waiting for sessions at once.
         close: () => void this.removeFromPool(),
-        release: () => this.removeFromPool(),
+        release: () => {
+          this.inline?.release();
+          return this.removeFromPool();
+        },
       },
       new AbortController(),
     );
   }
 
   get concurrency(): number {
-    return this.config.workers;
+    return this.inline === null ? this.config.workers : 1;
+  }
+
+  get placement(): 'inline' | 'off-loop' {
+    return this.inline === null ? 'off-loop' : 'inline';
   }
 
   get info(): ModelInfo {
@@ -115,7 +135,38 @@ class OnnxModel implements ModelRunner {
     }
     const refusal = this.lifecycle.refusal();
     if (refusal !== null) return Promise.reject(refusal);
+    if (this.inline !== null) {
+      try {
+        return Promise.resolve(this.runNow(input, rows));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
     return this.submit(input, rows);
+  }
+
+  runNow(input: Float32Array, rows: number): ModelResult {
+    if (this.lifecycle.state === 'disposed') throw this.lifecycle.closedError();
+    const refusal = this.lifecycle.refusal();
+    if (refusal !== null) throw refusal;
+    const session = this.inline;
+    if (session === null) throw new ModelError(ErrorCodes.MODEL_RUN, `${this.label} does not run inline`);
+    const layout = this.checkRun(input, rows);
+    const started = performance.now();
+    let outputs: Float32Array;
+    try {
+      outputs = runRows(session, input, rows, layout);
+    } catch (error) {
+      throw new ModelError(
+        ErrorCodes.MODEL_RUN,
+        `${this.label}: inference failed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const inferenceMs = performance.now() - started;
+    return { outputs: this.checkOutputs(outputs, rows, layout), inferenceMs };
   }
 
   dispose(): Promise<void> {
@@ -141,14 +192,8 @@ class OnnxModel implements ModelRunner {
     const labels = await readModelCardLabels(name, file);
     this.lifecycle.throwIfDisposed();
 
-    this.pooled = this.pool.add({
-      name,
-      workers: this.config.workers,
-      intraOpThreads: this.config.threads,
-      modelBytes: bytes,
-      queueLimit: this.config.workers * QUEUE_PER_WORKER,
-    });
-    const { inputs, outputs, runtimeVersion } = await this.pooled.loaded;
+    const candidate = triesInline(this.config.placement, bytes.byteLength) ? this.loadInline(bytes) : null;
+    const { inputs, outputs, runtimeVersion } = candidate?.metadata ?? (await this.loadOnWorkers(bytes));
     this.lifecycle.throwIfDisposed();
     const layout = onnxRunLayout(name, inputs, outputs);
     if (labels !== null && labels.length !== layout.outputWidth) {
@@ -171,7 +216,20 @@ class OnnxModel implements ModelRunner {
     }
     this.layout = layout;
 
-    const warmup = await this.warmUp(layout.inputWidth);
+    let timing: InlineTiming | null = null;
+    if (candidate !== null) {
+      timing = timeInline(candidate.session, layout, layout.inputWidth, this.config.maxBatch);
+      if (staysInline(this.config.placement, timing)) this.inline = candidate.session;
+      else {
+        candidate.session.release();
+        await this.loadOnWorkers(bytes);
+        this.lifecycle.throwIfDisposed();
+      }
+    }
+    const warmup =
+      this.inline !== null && timing !== null
+        ? { p50: timing.singleP50Ms, p95: timing.singleP95Ms, inferenceP50: timing.singleP50Ms }
+        : await this.warmUp(layout.inputWidth);
     this.lifecycle.throwIfDisposed();
     const info: ModelInfo = {
       name,
@@ -189,7 +247,11 @@ class OnnxModel implements ModelRunner {
     this.logger.info(
       {
         sha256: sha256.slice(0, SHA_PREFIX),
-        workers: this.config.workers,
+        placement: this.placement,
+        ...(timing === null
+          ? {}
+          : { fullBatchP95Ms: round(timing.batchP95Ms), maxBatch: this.config.maxBatch }),
+        workers: this.inline === null ? this.config.workers : 0,
         threads: this.config.threads,
         inputWidth: layout.inputWidth,
         outputWidth: layout.outputWidth,
@@ -201,6 +263,39 @@ class OnnxModel implements ModelRunner {
       'model loaded',
     );
     return info;
+  }
+
+  /** A session on the main thread, to time for the inline placement. */
+  private loadInline(bytes: Uint8Array): { session: NativeSession; metadata: SessionMetadata } | null {
+    let session: NativeSession;
+    try {
+      session = NativeSession.create(bytes, { intraOpThreads: this.config.threads });
+    } catch (error) {
+      throw new ModelError(
+        ErrorCodes.MODEL_LOAD,
+        `${this.label}: ONNX Runtime could not load it: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    return {
+      session,
+      metadata: {
+        inputs: [...session.inputs],
+        outputs: [...session.outputs],
+        runtimeVersion: NativeSession.runtimeVersion,
+      },
+    };
+  }
+
+  private async loadOnWorkers(bytes: Uint8Array): Promise<SessionMetadata> {
+    this.pooled = this.pool.add({
+      name: this.config.name,
+      workers: this.config.workers,
+      intraOpThreads: this.config.threads,
+      modelBytes: bytes,
+      queueLimit: this.config.workers * QUEUE_PER_WORKER,
+    });
+    return this.pooled.loaded;
   }
 
   /**
@@ -236,6 +331,13 @@ class OnnxModel implements ModelRunner {
   }
 
   private async submit(input: Float32Array, rows: number): Promise<ModelResult> {
+    const layout = this.checkRun(input, rows);
+    const result = await this.pool.run(this.pooled!.key, input, rows, layout);
+    this.checkOutputs(result.outputs, rows, layout);
+    return result;
+  }
+
+  private checkRun(input: Float32Array, rows: number): OnnxRunLayout {
     const layout = this.layout!;
     if (!Number.isInteger(rows) || rows < 1 || rows > this.config.maxBatch) {
       throw new ModelError(
@@ -249,15 +351,18 @@ class OnnxModel implements ModelRunner {
         `${this.label}: input must be a Float32Array of ${rows} × ${layout.inputWidth} values`,
       );
     }
-    const result = await this.pool.run(this.pooled!.key, input, rows, layout);
+    return layout;
+  }
+
+  private checkOutputs(outputs: Float32Array, rows: number, layout: OnnxRunLayout): Float32Array {
     const expected = rows * layout.outputWidth;
-    if (result.outputs.length !== expected) {
+    if (outputs.length !== expected) {
       throw new ModelError(
         ErrorCodes.MODEL_RUN,
-        `${this.label}: expected ${expected} output values for ${rows} rows, got ${result.outputs.length}`,
+        `${this.label}: expected ${expected} output values for ${rows} rows, got ${outputs.length}`,
       );
     }
-    return result;
+    return outputs;
   }
 }
 
@@ -279,13 +384,6 @@ async function readModelCardInputNames(file: string): Promise<string[] | null> {
     typeof input === 'string' ? input : (input as { name?: unknown } | null)?.name,
   );
   return names.every((name): name is string => typeof name === 'string') ? names : null;
-}
-
-/** Nearest-rank percentile. */
-function percentile(values: readonly number[], q: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
 function round(ms: number): number {

@@ -9,21 +9,14 @@
  * thrown outside a request is left uncaught on purpose: the worker dies and the pool respawns it.
  */
 import { parentPort } from 'node:worker_threads';
-import { InferenceSession, Tensor, env } from 'onnxruntime-node';
-import type { TensorInfo } from '../../daemon/ports.js';
-import type {
-  RunLayout,
-  SerializedError,
-  SessionMetadata,
-  WorkerReply,
-  WorkerRequest,
-} from './worker-protocol.js';
-import { feedValues } from './input-feeds.js';
+import type { SerializedError, SessionMetadata, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { NativeSession } from './native-session.js';
+import { runRows } from './run-rows.js';
 
 if (parentPort === null) throw new Error('adapters/onnx/worker.js must run as a worker thread');
 const port = parentPort;
 /** By the pool's model key. */
-const sessions = new Map<number, InferenceSession>();
+const sessions = new Map<number, NativeSession>();
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -34,91 +27,30 @@ function serialize(error: unknown): SerializedError {
   return { name: 'Error', message: String(error) };
 }
 
-function describe(metadata: readonly InferenceSession.ValueMetadata[]): TensorInfo[] {
-  return metadata.map((m) =>
-    m.isTensor
-      ? { name: m.name, type: m.type, shape: [...m.shape] }
-      : { name: m.name, type: 'non-tensor', shape: [] },
-  );
-}
-
-async function load(key: number, modelBytes: Uint8Array, intraOpThreads: number): Promise<void> {
-  let session: InferenceSession;
+function load(key: number, modelBytes: Uint8Array, intraOpThreads: number): void {
+  let session: NativeSession;
   try {
-    session = await InferenceSession.create(modelBytes, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: intraOpThreads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      // Nested keys are joined with dots by the binding: session.intra_op.allow_spinning = "0". Spinning
-      // intra-op threads caused p99 spikes and burn a core that the event loop and other workers need.
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
+    session = NativeSession.create(modelBytes, { intraOpThreads });
   } catch (error) {
     reply({ type: 'loadFailed', key, error: serialize(error) });
     return;
   }
   // The pool loads a key once per thread; a repeat would otherwise leak the earlier session.
-  await sessions.get(key)?.release();
+  sessions.get(key)?.release();
   sessions.set(key, session);
   const metadata: SessionMetadata = {
-    inputs: describe(session.inputMetadata),
-    outputs: describe(session.outputMetadata),
-    runtimeVersion: env.versions.node ?? 'unknown',
+    inputs: [...session.inputs],
+    outputs: [...session.outputs],
+    runtimeVersion: NativeSession.runtimeVersion,
   };
   reply({ type: 'loaded', key, ...metadata });
 }
 
-async function unload(key: number): Promise<void> {
+function unload(key: number): void {
   const session = sessions.get(key);
   sessions.delete(key);
-  await session?.release();
+  session?.release();
   reply({ type: 'unloaded', key });
-}
-
-async function run(
-  active: InferenceSession,
-  input: Float32Array,
-  rows: number,
-  layout: RunLayout,
-): Promise<Float32Array> {
-  const rowWidth = input.length / rows;
-  const call = async (values: Float32Array, count: number): Promise<Float32Array> => {
-    const feeds: Record<string, Tensor> = {};
-    let offset = 0;
-    for (const feed of layout.inputs) {
-      const dims = layout.batched ? [count, ...feed.rowDims] : feed.rowDims;
-      feeds[feed.name] = new Tensor(feed.type, feedValues(values, count, rowWidth, offset, feed), dims);
-      offset += feed.width;
-    }
-    return first(await active.run(feeds, [layout.outputName]), layout);
-  };
-  if (layout.batched) return call(input, rows);
-  const out: Float32Array[] = [];
-  for (let row = 0; row < rows; row++) {
-    out.push(await call(input.subarray(row * rowWidth, (row + 1) * rowWidth), 1));
-  }
-  const joined = new Float32Array(out.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of out) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
-}
-
-function first(results: InferenceSession.OnnxValueMapType, layout: RunLayout): Float32Array {
-  const value = results[layout.outputName];
-  if (value === undefined) throw new Error(`the model returned no output named ${layout.outputName}`);
-  const values = value.data;
-  if (values instanceof Float32Array) return values;
-  if (values instanceof Float64Array || values instanceof Int32Array || values instanceof Uint8Array) {
-    return Float32Array.from(values);
-  }
-  throw new Error(
-    `output ${layout.outputName} has element type ${value.type}, not a number type infergate reads`,
-  );
 }
 
 /** A Float32Array that owns its whole buffer, so the buffer can be transferred without taking others' data. */
@@ -130,10 +62,10 @@ function ownBuffer(values: Float32Array): Float32Array {
     : values.slice();
 }
 
-async function handle(message: WorkerRequest): Promise<void> {
+function handle(message: WorkerRequest): void {
   switch (message.type) {
     case 'close':
-      for (const session of sessions.values()) await session.release();
+      for (const session of sessions.values()) session.release();
       sessions.clear();
       port.close();
       return;
@@ -146,7 +78,7 @@ async function handle(message: WorkerRequest): Promise<void> {
   }
 }
 
-async function runRequest(message: Extract<WorkerRequest, { type: 'run' }>): Promise<void> {
+function runRequest(message: Extract<WorkerRequest, { type: 'run' }>): void {
   const active = sessions.get(message.key);
   if (active === undefined) {
     reply({ type: 'runFailed', id: message.id, error: { name: 'Error', message: 'no session loaded' } });
@@ -154,7 +86,7 @@ async function runRequest(message: Extract<WorkerRequest, { type: 'run' }>): Pro
   }
   try {
     const started = performance.now();
-    const outputs = ownBuffer(await run(active, message.input, message.rows, message.layout));
+    const outputs = ownBuffer(runRows(active, message.input, message.rows, message.layout));
     const inferenceMs = performance.now() - started;
     reply({ type: 'result', id: message.id, outputs, inferenceMs }, [outputs.buffer as ArrayBuffer]);
   } catch (error) {
@@ -162,9 +94,6 @@ async function runRequest(message: Extract<WorkerRequest, { type: 'run' }>): Pro
   }
 }
 
-// Requests are handled strictly one after another, in arrival order.
-let tail: Promise<void> = Promise.resolve();
-port.on('message', (message: WorkerRequest) => {
-  tail = tail.then(() => handle(message));
-});
+// Every request is handled to its end before the next message event: strictly in arrival order.
+port.on('message', (message: WorkerRequest) => handle(message));
 reply({ type: 'up' });

@@ -52,6 +52,7 @@ export const llamaModelConfig = (
   sha256: null,
   threads: 1,
   workers: 1,
+  placement: 'workers',
   maxBatch: 1,
   ...overrides,
   llama: { device: 'cpu', contextSize: 512, batchSize: 128, gpuLayers: 0, sequences: 2, ...overrides.llama },

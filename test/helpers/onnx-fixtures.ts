@@ -23,6 +23,8 @@ export function modelConfig(overrides: Partial<ModelConfig> & { path: string }):
     sha256: null,
     threads: 1,
     workers: 1,
+    // The worker pool's own tests need it; the inline placement has tests of its own.
+    placement: 'workers',
     maxBatch: 32,
     llama: null,
     ...overrides,
