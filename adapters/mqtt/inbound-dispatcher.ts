@@ -71,31 +71,19 @@ export class InboundDispatcher {
   dispatch(packet: IPublishPacket, done: PacketDone, isCurrent: () => boolean): void {
     const message = toInboundMessage(packet);
     this.pending += 1;
+    if (this.pending === 1) {
+      // Nothing else in hand, so nothing left in the chain to wait for. MQTT.js reads no further packet
+      // until this one is done: while the broker is not reading, it keeps the events meanwhile.
+      const backlog = this.whenBrokerReads();
+      if (backlog === undefined) this.handleNow(message, done, isCurrent);
+      else this.tail = backlog.then(() => this.handle(message, done, isCurrent));
+      return;
+    }
     // One at a time even across a reconnect: a new connection's packets wait for a handler still running.
     this.tail = this.tail.then(async () => {
-      // MQTT.js reads no further packet until this one is done: the broker keeps the events meanwhile.
       const backlog = this.whenBrokerReads();
       if (backlog !== undefined) await backlog;
-      try {
-        await this.handler(message);
-        // A PUBACK written now would leave at once (a handler that waited, a turn without inbound data):
-        // the record goes on disk first. In a held turn the connection's release does it for the burst.
-        if (!this.acksHeld()) this.makeDurable();
-      } catch (error) {
-        this.settled();
-        this.logger.warn(
-          { topic: message.topic, qos: message.qos, dup: message.dup, error: describe(error) },
-          'inbound message not acknowledged; the broker redelivers it when the session resumes',
-        );
-        done(error instanceof Error ? error : new Error(String(error)));
-        if (message.qos > 0) this.scheduleResume();
-        return;
-      }
-      this.settled();
-      if (message.dup) this.backoff.reset();
-      // A PUBACK sent on a newer connection could acknowledge a different message that reuses the packet
-      // id; the resumed session redelivers this one instead.
-      done(isCurrent() ? undefined : new Error('connection replaced while the message was handled'));
+      await this.handle(message, done, isCurrent);
     });
   }
 
@@ -104,6 +92,67 @@ export class InboundDispatcher {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** Runs the handler and answers MQTT.js once it settled. Never rejects (unless `done` throws). */
+  private async handle(message: InboundMessage, done: PacketDone, isCurrent: () => boolean): Promise<void> {
+    try {
+      await this.handler(message);
+    } catch (error) {
+      this.refuse(message, done, error);
+      return;
+    }
+    this.acknowledge(message, done, isCurrent);
+  }
+
+  /**
+   * `handle` without a promise when the handler returns synchronously, the common case (it records the
+   * event and returns): the chain's promises and microtask hops were a visible cost per event.
+   */
+  private handleNow(message: InboundMessage, done: PacketDone, isCurrent: () => boolean): void {
+    let handled: void | Promise<void>;
+    try {
+      handled = this.handler(message);
+    } catch (error) {
+      this.refuse(message, done, error);
+      return;
+    }
+    if (handled === undefined) {
+      this.acknowledge(message, done, isCurrent);
+      return;
+    }
+    this.tail = Promise.resolve(handled).then(
+      () => this.acknowledge(message, done, isCurrent),
+      (error: unknown) => this.refuse(message, done, error),
+    );
+  }
+
+  /** The handler resolved: PUBACK, once its records are durable. */
+  private acknowledge(message: InboundMessage, done: PacketDone, isCurrent: () => boolean): void {
+    try {
+      // A PUBACK written now would leave at once (a handler that waited, a turn without inbound data):
+      // the record goes on disk first. In a held turn the connection's release does it for the burst.
+      if (!this.acksHeld()) this.makeDurable();
+    } catch (error) {
+      this.refuse(message, done, error);
+      return;
+    }
+    this.settled();
+    if (message.dup) this.backoff.reset();
+    // A PUBACK sent on a newer connection could acknowledge a different message that reuses the packet
+    // id; the resumed session redelivers this one instead.
+    done(isCurrent() ? undefined : new Error('connection replaced while the message was handled'));
+  }
+
+  /** The handler (or the durability barrier) failed: no PUBACK, and a session resume to get it again. */
+  private refuse(message: InboundMessage, done: PacketDone, error: unknown): void {
+    this.settled();
+    this.logger.warn(
+      { topic: message.topic, qos: message.qos, dup: message.dup, error: describe(error) },
+      'inbound message not acknowledged; the broker redelivers it when the session resumes',
+    );
+    done(error instanceof Error ? error : new Error(String(error)));
+    if (message.qos > 0) this.scheduleResume();
   }
 
   private settled(): void {

@@ -1,5 +1,6 @@
 /** The gateway's Prometheus metrics, defined once on a registry; names and labels: docs/metrics.md. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { CounterFamily, HistogramFamily } from './bound-series.js';
 import type { LagMonitor } from './lag-monitor.js';
 import type { MetricsSources } from './metrics-sources.js';
 
@@ -17,12 +18,13 @@ const LATENCY_BUCKETS = [
 const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.3, 1];
 
 export interface Metrics {
-  received: Counter<'pipeline'>;
-  decided: Counter<'pipeline' | 'source' | 'reason'>;
-  deadlineMisses: Counter<'pipeline'>;
-  redeliveries: Counter<'pipeline'>;
-  latency: Histogram<'pipeline'>;
-  stageLatencies: Histogram<'pipeline' | 'stage'>;
+  // Per-event metrics: series bound once per pipeline (bound-series.ts).
+  received: CounterFamily<'pipeline'>;
+  decided: CounterFamily<'pipeline' | 'source' | 'reason'>;
+  deadlineMisses: CounterFamily<'pipeline'>;
+  redeliveries: CounterFamily<'pipeline'>;
+  latency: HistogramFamily<'pipeline'>;
+  stageLatencies: HistogramFamily<'pipeline' | 'stage'>;
   deadLetters: Counter<'code'>;
   lateResults: Counter<'model'>;
   loadSeconds: Gauge<'model'>;
@@ -130,38 +132,38 @@ export function defineMetrics(registry: Registry, deps: MetricDefinitionDeps, la
   }).set({ version: deps.version, node: process.versions.node }, 1);
 
   return {
-    received: new Counter({
+    received: new CounterFamily({
       name: 'infergate_events_received_total',
       help: 'Events received, per pipeline (redeliveries included).',
       labelNames: ['pipeline'],
       registers,
     }),
-    decided: new Counter({
+    decided: new CounterFamily({
       name: 'infergate_events_decided_total',
       help: 'Decisions made, per pipeline, source (model|fallback) and reason.',
       labelNames: ['pipeline', 'source', 'reason'],
       registers,
     }),
-    deadlineMisses: new Counter({
+    deadlineMisses: new CounterFamily({
       name: 'infergate_deadline_misses_total',
       help: 'Events whose model answer did not arrive within the budget (fallback, reason deadline).',
       labelNames: ['pipeline'],
       registers,
     }),
-    redeliveries: new Counter({
+    redeliveries: new CounterFamily({
       name: 'infergate_redeliveries_total',
       help: 'Events received again with an id already in the decision log.',
       labelNames: ['pipeline'],
       registers,
     }),
-    latency: new Histogram({
+    latency: new HistogramFamily({
       name: 'infergate_decision_latency_seconds',
       help: 'Arrival at the gateway to decision, seconds.',
       labelNames: ['pipeline'],
       buckets: LATENCY_BUCKETS,
       registers,
     }),
-    stageLatencies: new Histogram({
+    stageLatencies: new HistogramFamily({
       name: 'infergate_stage_latency_seconds',
       help: 'Time in one stage (decode, queue, inference, publish), seconds.',
       labelNames: ['pipeline', 'stage'],

@@ -1,11 +1,12 @@
 /**
- * The GatewayMetrics port on a prom-client registry. The core calls it per event, so label children are
- * created once per pipeline and reused. Values that are a state rather than a count (queue depth, MQTT
+ * The GatewayMetrics port on a prom-client registry. The core calls it per event, so each pipeline's series
+ * are bound once (bound-series.ts) and a call is an increment. Values that are a state rather than a count (queue depth, MQTT
  * connection, readiness, memory, event-loop lag) are read from callbacks when scraped. Every metric and its
  * labels: docs/metrics.md.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Registry, type Gauge } from 'prom-client';
 import type { DecisionStage, GatewayMetrics, ShadowResult } from '../../daemon/ports.js';
+import type { CounterFamily, CounterSeries, HistogramSeries } from './bound-series.js';
 import { LagMonitor } from './lag-monitor.js';
 import { defineMetrics, type Metrics } from './metric-definitions.js';
 import type { MetricsSources } from './metrics-sources.js';
@@ -65,12 +66,12 @@ const OUTCOMES: readonly [string, string][] = [
 const MAX_DYNAMIC_CHILDREN = 256;
 
 interface PipelineSeries {
-  received: Counter.Internal;
-  decided: Map<string, Counter.Internal>;
-  deadlineMisses: Counter.Internal;
-  redeliveries: Counter.Internal;
-  latency: Histogram.Internal<string>;
-  stages: Record<DecisionStage, Histogram.Internal<string>>;
+  received: CounterSeries;
+  decided: Map<string, CounterSeries>;
+  deadlineMisses: CounterSeries;
+  redeliveries: CounterSeries;
+  latency: HistogramSeries;
+  stages: Record<DecisionStage, HistogramSeries>;
 }
 
 export function createMetricsRegistry(deps: MetricsRegistryDeps): MetricsRegistry {
@@ -117,7 +118,7 @@ class PromMetricsRegistry implements MetricsRegistry {
     const key = `${source}/${reason}`;
     let counter = series.decided.get(key);
     if (counter === undefined && series.decided.size < MAX_DYNAMIC_CHILDREN) {
-      counter = this.m.decided.labels(pipeline, source, reason);
+      counter = this.m.decided.child({ pipeline, source, reason });
       series.decided.set(key, counter);
     }
     counter?.inc();
@@ -243,38 +244,36 @@ class PromMetricsRegistry implements MetricsRegistry {
     this.lag.stop();
   }
 
-  /** The label children of one pipeline, created on first use (bounded). */
+  /**
+   * The series of one pipeline, created on first use (bounded). They appear (at 0) before the first event,
+   * so rate() works from the start.
+   */
   prepare(pipeline: string): PipelineSeries | undefined {
     const known = this.series.get(pipeline);
     if (known !== undefined || this.series.size >= MAX_DYNAMIC_CHILDREN) return known;
-    const stages = {} as Record<DecisionStage, Histogram.Internal<string>>;
-    for (const stage of STAGES) stages[stage] = this.m.stageLatencies.labels(pipeline, stage);
-    const decided = new Map<string, Counter.Internal>();
+    const decided = new Map<string, CounterSeries>();
     for (const [source, reason] of OUTCOMES) {
-      const child = this.m.decided.labels(pipeline, source, reason);
-      // inc(0) makes the series appear (at 0) before the first such decision, so rate() works from the start.
-      child.inc(0);
-      decided.set(`${source}/${reason}`, child);
+      decided.set(`${source}/${reason}`, this.m.decided.child({ pipeline, source, reason }));
     }
+    const stages = {} as Record<DecisionStage, HistogramSeries>;
     const series: PipelineSeries = {
-      received: this.m.received.labels(pipeline),
+      received: this.m.received.child({ pipeline }),
       decided,
-      deadlineMisses: this.m.deadlineMisses.labels(pipeline),
-      redeliveries: this.m.redeliveries.labels(pipeline),
-      latency: this.m.latency.labels(pipeline),
+      deadlineMisses: this.m.deadlineMisses.child({ pipeline }),
+      redeliveries: this.m.redeliveries.child({ pipeline }),
+      latency: this.m.latency.child({ pipeline }),
       stages,
     };
-    series.received.inc(0);
-    series.deadlineMisses.inc(0);
-    series.redeliveries.inc(0);
-    this.m.latency.zero({ pipeline });
-    for (const stage of STAGES) this.m.stageLatencies.zero({ pipeline, stage });
+    for (const stage of STAGES) stages[stage] = this.m.stageLatencies.child({ pipeline, stage });
     this.series.set(pipeline, series);
     return series;
   }
 }
 
-async function sumBy(metric: Counter<string> | Gauge<string>, label: string): Promise<Map<string, number>> {
+async function sumBy(
+  metric: CounterFamily<string> | Gauge<string>,
+  label: string,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const { labels, value } of (await metric.get()).values) {
     const key = String(labels[label]);
