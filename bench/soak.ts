@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { UniqueMessageIdProvider, type IClientPublishOptions } from 'mqtt';
-import { makeAtmEventGenerator } from './atm-event.js';
+import { eventShape } from './event-shape.js';
 import { BenchRun } from './bench-run.js';
 import { BROKER_RUN_OPTIONS, cliFlags } from './cli-flags.js';
 import { machineInfo } from './machine-info.js';
@@ -31,6 +31,7 @@ import { emptySoakSummary, minuteLine, soakSummary, summaryLines, type SoakRepor
 import { SoakReplies } from './soak-replies.js';
 import { startGateway, type SystemUnderTest } from './systems-under-test.js';
 import { UNIT_FILE, unitEnvironment } from './unit-environment.js';
+import { writeWideModel } from './wide-model.js';
 
 const REPLY_TOPIC = 'bench/reply/soak';
 
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     drain: { type: 'string', default: '15' },
     'drain-max': { type: 'string', default: '600' },
     seed: { type: 'string', default: '1' },
+    event: { type: 'string', default: 'atm' },
     'plain-node': { type: 'boolean', default: false },
     ...BROKER_RUN_OPTIONS,
   },
@@ -53,7 +55,8 @@ if (values.help) {
   console.log(
     'usage: node dist/bench/soak.js [--minutes 10] [--rate 500] [--budget 300] [--expiry 0] [--overdue 5]\n' +
       '  [--drain 15] [--seed 1] [--model FILE] [--mosquitto /usr/sbin/mosquitto] [--json FILE] [--keep-logs]\n' +
-      '  [--plain-node]\n' +
+      '  [--plain-node] [--event atm|wide]\n' +
+      '  --event: the ATM transaction (~250 B) or the ~1 KB 32-reading inspection record (bench/README.md)\n' +
       '  --expiry: MQTT 5 Message Expiry Interval per event, seconds (0: none)\n' +
       '  --overdue: an event still unanswered this many seconds after it was sent counts as unanswered\n' +
       '  --drain: after the last send, wait until every event is answered or none was for this many seconds\n' +
@@ -74,7 +77,14 @@ const drainMaxSec = positive('drain-max', values['drain-max'], true);
 const seed = Math.round(positive('seed', values.seed, true));
 // Memory is what a soak is about, and it depends on the heap and malloc settings the unit ships.
 const unitEnv = values['plain-node'] ? undefined : unitEnvironment(repoRoot);
-const modelPath = model(values.model);
+const shape = (() => {
+  try {
+    return eventShape(values.event);
+  } catch (error) {
+    console.error(`soak: --event: ${(error as Error).message}`);
+    process.exit(2);
+  }
+})();
 
 const run = new BenchRun('soak');
 const { workDir } = run;
@@ -108,7 +118,8 @@ async function main(): Promise<number> {
       drainSec,
       drainMaxSec,
       seed,
-      modelPath,
+      event: shape.name,
+      modelPath: '',
       gatewayEnv: unitEnv ?? null,
     },
     rssAtReadyMiB: null,
@@ -116,7 +127,7 @@ async function main(): Promise<number> {
     summary: emptySoakSummary(),
   };
   console.log(
-    `infergate soak: ${report.machine.cpus} CPU (${report.machine.cpuModel}), Node ${report.machine.node}, ` +
+    `infergate soak (${shape.name} events): ${report.machine.cpus} CPU (${report.machine.cpuModel}), Node ${report.machine.node}, ` +
       `Mosquitto ${report.machine.mosquitto}; ${minutes} min at ${rate} events/s (${total} events), ` +
       `budget ${budgetMs} ms, expiry ${expirySec > 0 ? `${expirySec} s` : 'none'}`,
   );
@@ -131,6 +142,9 @@ async function main(): Promise<number> {
   // The gateway inherits our environment: a free metrics port, so a long run never holds the default one
   // (9464) that another gateway on this box may need, nor fails because one holds it.
   process.env.INFERGATE_METRICS_PORT ??= '0';
+  // The wide model is generated (trained) into the run's own folder, as `npm run bench` does.
+  const modelPath = shape.name === 'atm' ? model(values.model) : writeWideModel(workDir);
+  report.options.modelPath = modelPath;
   const broker = await run.startBroker(values.mosquitto);
   report.options.brokerConfig = run.brokerConfig();
   const gateway: SystemUnderTest = await startGateway({
@@ -142,6 +156,7 @@ async function main(): Promise<number> {
     workDir,
     timeoutMs: 30_000,
     env: unitEnv,
+    shape,
   });
   const gatewayPid = gateway.child.pid;
   report.rssAtReadyMiB = round(memoryStats(gatewayPid)?.rssMiB, 1);
@@ -158,7 +173,7 @@ async function main(): Promise<number> {
   });
 
   const runTag = `soak-${process.pid}-${Date.now().toString(36)}`;
-  const nextEvent = makeAtmEventGenerator(seed, 200);
+  const nextEvent = shape.generator(seed, 200);
   const replies = new SoakReplies(runTag, total);
   let publishErrors = 0;
 
@@ -192,8 +207,8 @@ async function main(): Promise<number> {
       const event = nextEvent(id);
       replies.markSent(i, now);
       client.publish(
-        `atm/${event.terminal}/tx`,
-        JSON.stringify(event),
+        `${shape.gatewayTopicPrefix}/${event.source}/tx`,
+        JSON.stringify(event.body),
         { qos: 1, properties: { ...baseOptions, correlationData: Buffer.from(id) } },
         onPublished,
       );
