@@ -2,7 +2,7 @@
 import type { LoadResult } from './load-generator.js';
 import type { MachineInfo } from './machine-info.js';
 import type { MemoryStats } from './proc-stats.js';
-import type { RatioRow } from './report.js';
+import type { RatioRow, SaturationRow } from './report.js';
 
 export type TargetName = 'gateway' | 'bare' | 'nodered';
 
@@ -27,6 +27,8 @@ export interface BenchReport {
   startup: Record<string, { event?: string; startupMs: number; memory: MemorySample }>;
   results: LoadResult[];
   ratios: RatioRow[];
+  /** Per event shape and target: the highest sustained rate of the run (report.ts saturation()). */
+  saturation: SaturationRow[];
   warnings: string[];
   errors: string[];
 }

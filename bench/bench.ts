@@ -25,7 +25,7 @@ import { defaultNodeRedDir, ensureNodeRed, type NodeRedInstall } from './nodered
 import { startNodeRed } from './nodered-process.js';
 import { memoryStats } from './proc-stats.js';
 import { repoRoot } from './repo-root.js';
-import { ratios, ratiosTable, resultsTable, warnings } from './report.js';
+import { ratios, ratiosTable, resultsTable, saturation, saturationTable, warnings } from './report.js';
 import { runStep, waitIdle, type StepContext, type StepTiming } from './step-runner.js';
 import { pipelineSections, startBareLoop, startGateway, type SystemUnderTest } from './systems-under-test.js';
 import { writeWideModel } from './wide-model.js';
@@ -242,6 +242,7 @@ async function main(): Promise<number> {
     startup: {},
     results: [],
     ratios: [],
+    saturation: [],
     warnings: [],
     errors: [],
   };
@@ -286,10 +287,13 @@ async function main(): Promise<number> {
   }
 
   report.ratios = ratios(report.results);
+  report.saturation = saturation(report.results);
   report.warnings.push(...warnings(report.results));
 
   console.log(`\n${resultsTable(report.results)}`);
   if (report.ratios.length > 0) console.log(`\n${ratiosTable(report.ratios)}`);
+  console.log(`\nsaturation: the highest rate of this run with >= 99.9 % answered in budget\n`);
+  console.log(saturationTable(report.saturation));
   console.log('');
   for (const [name, s] of Object.entries(report.startup)) {
     const mib = (x: number | null | undefined): string =>

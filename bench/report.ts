@@ -156,3 +156,55 @@ export function warnings(results: LoadResult[]): string[] {
   }
   return notes;
 }
+
+/** In-budget share a rate must reach to count as sustained (issue: ">= 99.9 % answered within budget"). */
+export const SUSTAINED_IN_BUDGET_PCT = 99.9;
+
+export interface SaturationRow {
+  event: string;
+  target: string;
+  /** Highest rate of the run sustained, with every lower rate of the run sustained too; null: none. */
+  sustainedRate: number | null;
+  /** The next rate of the run, which was not sustained, and its in-budget share. */
+  next: { rate: number; inBudgetPct: number } | null;
+}
+
+/**
+ * Saturation as far as this run's rates tell: per event shape and target, the highest rate at which at
+ * least SUSTAINED_IN_BUDGET_PCT of the events were answered within budget (and none left unanswered),
+ * every lower rate of the run included. A finer grid of `--rates` around it narrows it down.
+ */
+export function saturation(results: LoadResult[]): SaturationRow[] {
+  const rows: SaturationRow[] = [];
+  const keys = [...new Set(results.map((r) => `${eventOf(r)}\u0000${r.target}`))];
+  for (const key of keys) {
+    const [event, target] = key.split('\u0000') as [string, string];
+    const runs = results
+      .filter((r) => eventOf(r) === event && r.target === target)
+      .sort((a, b) => a.rate - b.rate);
+    let sustainedRate: number | null = null;
+    let next: SaturationRow['next'] = null;
+    for (const r of runs) {
+      const inBudgetPct = r.inBudgetPct ?? 0;
+      if (inBudgetPct >= SUSTAINED_IN_BUDGET_PCT && r.answered === r.sent) sustainedRate = r.rate;
+      else {
+        next = { rate: r.rate, inBudgetPct };
+        break;
+      }
+    }
+    rows.push({ event, target, sustainedRate, next });
+  }
+  return rows;
+}
+
+export function saturationTable(rows: SaturationRow[]): string {
+  const header = ['event', 'target', 'sustained rate/s', 'next rate/s', 'its in-budget %'];
+  const lines = rows.map((r) => [
+    r.event,
+    r.target,
+    r.sustainedRate === null ? 'none' : String(r.sustainedRate),
+    r.next === null ? '-' : String(r.next.rate),
+    r.next === null ? '-' : fmt(r.next.inBudgetPct, 2),
+  ]);
+  return table(header, lines, 2);
+}

@@ -59,6 +59,7 @@ const report: BenchReport = {
     step('bare', 2000, 5763, 6704, 0),
   ],
   ratios: [],
+  saturation: [],
   warnings: [],
   errors: [],
 };
