@@ -19,7 +19,14 @@ import {
   readVerifiedModelFile,
 } from '../model-runner/index.js';
 import { NativeSession } from './native-session.js';
-import { staysInline, timeInline, triesInline, percentile, type InlineTiming } from './placement.js';
+import {
+  INLINE_MAX_BATCH_MS,
+  INLINE_MAX_FILE_BYTES,
+  INLINE_PROBE_RUNS,
+  percentile,
+  timeInline,
+  type InlineTiming,
+} from './placement.js';
 import { onnxRunLayout, type OnnxRunLayout } from './run-layout.js';
 import { runRows } from './run-rows.js';
 import type { SessionMetadata } from './worker-protocol.js';
@@ -192,8 +199,11 @@ class OnnxModel implements ModelRunner {
     const labels = await readModelCardLabels(name, file);
     this.lifecycle.throwIfDisposed();
 
-    const candidate = triesInline(this.config.placement, bytes.byteLength) ? this.loadInline(bytes) : null;
-    const { inputs, outputs, runtimeVersion } = candidate?.metadata ?? (await this.loadOnWorkers(bytes));
+    // `inline` is the operator's choice: built on the main thread at once. Otherwise the model starts on the
+    // workers, where a slow model cannot stall the event loop, and `auto` moves it inline only once it has
+    // proven there that a full batch fits INLINE_MAX_BATCH_MS.
+    const forcedInline = this.config.placement === 'inline' ? this.loadInline(bytes) : null;
+    const { inputs, outputs, runtimeVersion } = forcedInline?.metadata ?? (await this.loadOnWorkers(bytes));
     this.lifecycle.throwIfDisposed();
     const layout = onnxRunLayout(name, inputs, outputs);
     if (labels !== null && labels.length !== layout.outputWidth) {
@@ -217,20 +227,35 @@ class OnnxModel implements ModelRunner {
     this.layout = layout;
 
     let timing: InlineTiming | null = null;
-    if (candidate !== null) {
-      timing = timeInline(candidate.session, layout, layout.inputWidth, this.config.maxBatch);
-      if (staysInline(this.config.placement, timing)) this.inline = candidate.session;
-      else {
-        candidate.session.release();
-        await this.loadOnWorkers(bytes);
+    let warmup: WarmUp;
+    if (forcedInline !== null) {
+      this.inline = forcedInline.session;
+      timing = timeInline(this.inline, layout, layout.inputWidth, this.config.maxBatch);
+      warmup = inlineWarmUp(timing);
+    } else {
+      warmup = await this.warmUp(layout.inputWidth);
+      this.lifecycle.throwIfDisposed();
+      // A single row already over a whole batch's allowance settles it: no full batch is tried (for a
+      // slow model that would take maxBatch times as long).
+      if (
+        this.config.placement === 'auto' &&
+        bytes.byteLength <= INLINE_MAX_FILE_BYTES &&
+        warmup.inferenceP95 <= INLINE_MAX_BATCH_MS
+      ) {
+        const batchP95Ms = await this.fullBatchOnWorkers(layout.inputWidth);
         this.lifecycle.throwIfDisposed();
+        if (batchP95Ms <= INLINE_MAX_BATCH_MS) {
+          const session = this.loadInline(bytes).session;
+          timing = timeInline(session, layout, layout.inputWidth, this.config.maxBatch);
+          this.inline = session;
+          warmup = inlineWarmUp(timing);
+          await this.removeFromPool();
+          this.lifecycle.throwIfDisposed();
+        } else {
+          timing = { singleP50Ms: warmup.inferenceP50, singleP95Ms: warmup.inferenceP95, batchP95Ms };
+        }
       }
     }
-    const warmup =
-      this.inline !== null && timing !== null
-        ? { p50: timing.singleP50Ms, p95: timing.singleP95Ms, inferenceP50: timing.singleP50Ms }
-        : await this.warmUp(layout.inputWidth);
-    this.lifecycle.throwIfDisposed();
     const info: ModelInfo = {
       name,
       runtime: `onnxruntime-node ${runtimeVersion}`,
@@ -265,8 +290,8 @@ class OnnxModel implements ModelRunner {
     return info;
   }
 
-  /** A session on the main thread, to time for the inline placement. */
-  private loadInline(bytes: Uint8Array): { session: NativeSession; metadata: SessionMetadata } | null {
+  /** A session on the main thread (the inline placement). Blocks while ONNX Runtime builds it. */
+  private loadInline(bytes: Uint8Array): { session: NativeSession; metadata: SessionMetadata } {
     let session: NativeSession;
     try {
       session = NativeSession.create(bytes, { intraOpThreads: this.config.threads });
@@ -299,11 +324,29 @@ class OnnxModel implements ModelRunner {
   }
 
   /**
+   * p95 of the runtime's own time for a full batch (`maxBatch` zero rows) on a worker, the hop excluded:
+   * what the batch would cost inline. Stops early once two runs are over INLINE_MAX_BATCH_MS.
+   */
+  private async fullBatchOnWorkers(inputWidth: number): Promise<number> {
+    const rows = this.config.maxBatch;
+    const times: number[] = [];
+    let over = 0;
+    // The first run of a new size allocates; it is not counted.
+    for (let i = 0; i <= INLINE_PROBE_RUNS && over < 2; i += 1) {
+      const { inferenceMs } = await this.submit(new Float32Array(rows * inputWidth), rows);
+      if (i === 0) continue;
+      times.push(inferenceMs);
+      if (inferenceMs > INLINE_MAX_BATCH_MS) over += 1;
+    }
+    return over >= 2 ? Math.max(...times) : percentile(times, 0.95);
+  }
+
+  /**
    * Single-row zero runs, one per worker at a time, up to WARMUP_RUNS or WARMUP_BUDGET_MS. The first round
    * (lazy allocation, cold caches) is dropped; the rest give the round-trip latency a caller sees, message
    * passing included.
    */
-  private async warmUp(inputWidth: number): Promise<{ p50: number; p95: number; inferenceP50: number }> {
+  private async warmUp(inputWidth: number): Promise<WarmUp> {
     const roundTrips: number[] = [];
     const inference: number[] = [];
     const workers = this.config.workers;
@@ -327,6 +370,7 @@ class OnnxModel implements ModelRunner {
       p50: percentile(roundTrips, 0.5),
       p95: percentile(roundTrips, 0.95),
       inferenceP50: percentile(inference, 0.5),
+      inferenceP95: percentile(inference, 0.95),
     };
   }
 
@@ -384,6 +428,25 @@ async function readModelCardInputNames(file: string): Promise<string[] | null> {
     typeof input === 'string' ? input : (input as { name?: unknown } | null)?.name,
   );
   return names.every((name): name is string => typeof name === 'string') ? names : null;
+}
+
+interface WarmUp {
+  /** Round trips a caller sees, single rows, ms. */
+  p50: number;
+  p95: number;
+  /** The runtime's own time, single rows, ms. */
+  inferenceP50: number;
+  inferenceP95: number;
+}
+
+/** Inline, a caller waits for the run and nothing else. */
+function inlineWarmUp(timing: InlineTiming): WarmUp {
+  return {
+    p50: timing.singleP50Ms,
+    p95: timing.singleP95Ms,
+    inferenceP50: timing.singleP50Ms,
+    inferenceP95: timing.singleP95Ms,
+  };
 }
 
 function round(ms: number): number {

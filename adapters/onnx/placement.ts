@@ -8,12 +8,12 @@
  * batch. But an inline run blocks everything else on the loop (keepalives, PUBACKs, deadline timers)
  * while it lasts, so only models whose full batch is short go inline.
  *
- * `auto` measures: a model file over INLINE_MAX_FILE_BYTES is not tried at all (loading it would block the
- * loop, and such a model is not microsecond-class); otherwise a session is built on the main thread and
- * timed with single rows and with full batches of `maxBatch` rows. Inline when the p95 of a full batch is
- * at most INLINE_MAX_BATCH_MS, else the session is released and the model goes to the workers.
+ * `auto` measures where it is safe to: the model loads and warms up on the workers as any other; then, unless
+ * its file is over INLINE_MAX_FILE_BYTES (not microsecond-class, and its load would block the loop), full
+ * batches of `maxBatch` rows are timed there (the runtime's own time, the hop excluded). When their p95 is
+ * at most INLINE_MAX_BATCH_MS, a session is built on the main thread and the workers let the model go.
+ * `inline` builds it on the main thread at once; `workers` never does.
  */
-import type { ModelPlacement } from '../../daemon/config.js';
 import { NativeSession } from './native-session.js';
 import { runRows } from './run-rows.js';
 import type { RunLayout } from './worker-protocol.js';
@@ -29,6 +29,8 @@ export const INLINE_MAX_BATCH_MS = 1;
 export const INLINE_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 const SINGLE_ROW_RUNS = 50;
+/** Full batches timed on a worker before `auto` moves a model inline. */
+export const INLINE_PROBE_RUNS = 20;
 /** A first (cold) full batch slower than this ends the timing at once, ms. */
 const COLD_RUN_LIMIT_MS = 50 * INLINE_MAX_BATCH_MS;
 const FULL_BATCH_RUNS = 20;
@@ -41,17 +43,11 @@ export interface InlineTiming {
   batchP95Ms: number;
 }
 
-/** Should `auto`/`inline` build a main-thread session at all? */
-export function triesInline(placement: ModelPlacement, fileBytes: number): boolean {
-  if (placement === 'workers') return false;
-  return placement === 'inline' || fileBytes <= INLINE_MAX_FILE_BYTES;
-}
-
 /**
  * Times the session with zero rows, the first run of each size dropped (lazy allocation, cold caches). A
  * model clearly past the threshold stops the timing early (its p95 is already over it), so a slow model
- * does not hold the event loop for dozens of runs: past a first run over COLD_RUN_LIMIT_MS, or at the
- * second full batch over INLINE_MAX_BATCH_MS, it is reported as over with what was measured.
+ * holds the event loop for one or two single-row runs, not for dozens of batches: a single row over
+ * INLINE_MAX_BATCH_MS, or a second full batch over it, ends the timing with what was measured.
  */
 export function timeInline(
   session: NativeSession,
@@ -64,9 +60,14 @@ export function timeInline(
     runRows(session, input, rows, layout);
     return performance.now() - started;
   };
+  // One row first: a row already over a whole batch's allowance settles it without a full batch, which
+  // for a slow model could block the loop for maxBatch times as long.
+  const rowInput = new Float32Array(inputWidth);
+  const cold = runOnce(rowInput, 1);
+  const warm = cold > COLD_RUN_LIMIT_MS ? cold : runOnce(rowInput, 1);
+  if (warm > INLINE_MAX_BATCH_MS) return { singleP50Ms: warm, singleP95Ms: warm, batchP95Ms: warm };
   const batchInput = new Float32Array(maxBatch * inputWidth);
-  const cold = runOnce(batchInput, maxBatch);
-  if (cold > COLD_RUN_LIMIT_MS) return { singleP50Ms: cold, singleP95Ms: cold, batchP95Ms: cold };
+  runOnce(batchInput, maxBatch);
   const batch: number[] = [];
   let over = 0;
   for (let i = 0; i < FULL_BATCH_RUNS && over < 2; i += 1) {
@@ -75,8 +76,6 @@ export function timeInline(
     if (ms > INLINE_MAX_BATCH_MS) over += 1;
   }
   const batchP95Ms = over >= 2 ? Math.max(...batch) : percentile(batch, 0.95);
-  const rowInput = new Float32Array(inputWidth);
-  runOnce(rowInput, 1);
   const single: number[] = [];
   const singleRuns = over >= 2 ? 1 : SINGLE_ROW_RUNS;
   for (let i = 0; i < singleRuns; i += 1) single.push(runOnce(rowInput, 1));
@@ -85,11 +84,6 @@ export function timeInline(
     singleP95Ms: percentile(single, 0.95),
     batchP95Ms,
   };
-}
-
-/** `auto` keeps a measured model inline only under the threshold; `inline` always. */
-export function staysInline(placement: ModelPlacement, timing: InlineTiming): boolean {
-  return placement === 'inline' || timing.batchP95Ms <= INLINE_MAX_BATCH_MS;
 }
 
 /** Nearest-rank percentile. */
