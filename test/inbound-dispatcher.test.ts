@@ -32,6 +32,7 @@ interface Harness {
   durableFails: boolean;
   backlog: Promise<void> | undefined;
   backlogAsks: number;
+  heldAcks: number;
 }
 
 function harness(handler: (message: InboundMessage, log: string[]) => void | Promise<void>): Harness {
@@ -45,6 +46,7 @@ function harness(handler: (message: InboundMessage, log: string[]) => void | Pro
     durableFails: false,
     backlog: undefined,
     backlogAsks: 0,
+    heldAcks: 0,
   };
   const onMessage: MessageHandler = (message) => handler(message, log);
   h.dispatcher = new InboundDispatcher({
@@ -56,6 +58,9 @@ function harness(handler: (message: InboundMessage, log: string[]) => void | Pro
       return true;
     },
     acksHeld: () => h.held,
+    acknowledgedHeld: () => {
+      h.heldAcks += 1;
+    },
     makeDurable: () => {
       log.push('durable');
       if (h.durableFails) throw new Error('commit failed');

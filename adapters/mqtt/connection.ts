@@ -82,6 +82,7 @@ export class MqttConnection {
       backoff: new ReconnectBackoff({ minMs: config.reconnect.minMs, maxMs: config.reconnect.maxMs }),
       resumeSession: () => this.resumeSession(client),
       acksHeld: () => context.writeWindow?.held === true,
+      acknowledgedHeld: () => context.writeWindow?.acknowledged(),
       whenBrokerReads: () => this.publisher.backlog.wait(client.stream),
       makeDurable: context.makeDurable,
     });

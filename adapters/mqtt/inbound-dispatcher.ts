@@ -22,6 +22,8 @@ export interface InboundDispatcherDeps {
   resumeSession(): boolean;
   /** True while the connection's writes are held until the turn's records are durable (WriteWindow). */
   acksHeld(): boolean;
+  /** A PUBACK was written while writes are held (WriteWindow.acknowledged: bounds what one turn holds). */
+  acknowledgedHeld(): void;
   /** Makes the handler's records durable; throws when it cannot (see DurabilityBarrier). */
   makeDurable: DurabilityBarrier;
   /** Undefined while the broker reads what we write; else settles when the next event may be handled. */
@@ -40,6 +42,7 @@ export class InboundDispatcher {
   private readonly backoff: ReconnectBackoff;
   private readonly resumeSession: () => boolean;
   private readonly acksHeld: () => boolean;
+  private readonly acknowledgedHeld: () => void;
   private readonly makeDurable: DurabilityBarrier;
   private readonly whenBrokerReads: () => Promise<void> | undefined;
   private tail: Promise<void>;
@@ -55,6 +58,7 @@ export class InboundDispatcher {
     this.backoff = deps.backoff;
     this.resumeSession = deps.resumeSession;
     this.acksHeld = deps.acksHeld;
+    this.acknowledgedHeld = deps.acknowledgedHeld;
     this.makeDurable = deps.makeDurable;
     this.whenBrokerReads = deps.whenBrokerReads;
     this.tail = Promise.resolve();
@@ -129,10 +133,11 @@ export class InboundDispatcher {
 
   /** The handler resolved: PUBACK, once its records are durable. */
   private acknowledge(message: InboundMessage, done: PacketDone, isCurrent: () => boolean): void {
+    const held = this.acksHeld();
     try {
       // A PUBACK written now would leave at once (a handler that waited, a turn without inbound data):
       // the record goes on disk first. In a held turn the connection's release does it for the burst.
-      if (!this.acksHeld()) this.makeDurable();
+      if (!held) this.makeDurable();
     } catch (error) {
       this.refuse(message, done, error);
       return;
@@ -142,6 +147,7 @@ export class InboundDispatcher {
     // A PUBACK sent on a newer connection could acknowledge a different message that reuses the packet
     // id; the resumed session redelivers this one instead.
     done(isCurrent() ? undefined : new Error('connection replaced while the message was handled'));
+    if (held) this.acknowledgedHeld();
   }
 
   /** The handler (or the durability barrier) failed: no PUBACK, and a session resume to get it again. */
