@@ -4,6 +4,7 @@ import type { StateConfig } from '../config.js';
 import type { StoredChainRow } from './audit-chain.js';
 import { AuditLog } from './audit-log.js';
 import { GroupCommit } from './group-commit.js';
+import type { StateMigration } from './migration.js';
 import { INBOX_FILE, openStateDatabase, openStateDatabaseReadOnly } from './schema.js';
 import { ShadowLog, type ShadowDecisionRow } from './shadow-log.js';
 import { prepareStatements, stateWrite, type EventRow, type Statements } from './statements.js';
@@ -39,6 +40,8 @@ export interface InboxOptions {
   onWalRestart?: (heldMs: number, restarted: boolean) => void;
   /** When a new event is durable (see InsertDurability). Default `on-insert`. */
   inserts?: InsertDurability;
+  /** Told when the open brought a state file of an earlier release up to date. */
+  onMigrated?: (migration: StateMigration) => void;
 }
 
 interface InboxParts {
@@ -77,7 +80,7 @@ export class Inbox {
   }
 
   static open(state: StateConfig, options: InboxOptions): Inbox {
-    const db = openStateDatabase(state);
+    const db = openStateDatabase(state, options.onMigrated);
     const inbox = Inbox.assemble(db, options, join(state.dir, INBOX_FILE));
     inbox.walRestarter?.start();
     return inbox;
