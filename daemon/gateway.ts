@@ -102,6 +102,7 @@ export class Gateway {
       onWalRestart: (heldMs, restarted) => metrics.walRestart(heldMs, restarted),
       // The transport calls flush() before a PUBACK can leave (see below).
       inserts: 'on-flush',
+      onMigrated: (migration) => logger.info(migration, 'state database brought up to date'),
     });
     const outbox = new Outbox({ transport, inbox, logger, clock, config, metrics });
     this.inbox = inbox;

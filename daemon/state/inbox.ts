@@ -4,6 +4,7 @@ import type { StateConfig } from '../config.js';
 import type { StoredChainRow } from './audit-chain.js';
 import { AuditLog } from './audit-log.js';
 import { GroupCommit } from './group-commit.js';
+import type { StateMigration } from './migration.js';
 import { INBOX_FILE, openStateDatabase, openStateDatabaseReadOnly } from './schema.js';
 import { ShadowLog, type ShadowDecisionRow } from './shadow-log.js';
 import { prepareStatements, stateWrite, type EventRow, type Statements } from './statements.js';
@@ -39,6 +40,8 @@ export interface InboxOptions {
   onWalRestart?: (heldMs: number, restarted: boolean) => void;
   /** When a new event is durable (see InsertDurability). Default `on-insert`. */
   inserts?: InsertDurability;
+  /** Told when the open brought a state file of an earlier release up to date. */
+  onMigrated?: (migration: StateMigration) => void;
 }
 
 interface InboxParts {
@@ -77,7 +80,7 @@ export class Inbox {
   }
 
   static open(state: StateConfig, options: InboxOptions): Inbox {
-    const db = openStateDatabase(state);
+    const db = openStateDatabase(state, options.onMigrated);
     const inbox = Inbox.assemble(db, options, join(state.dir, INBOX_FILE));
     inbox.walRestarter?.start();
     return inbox;
@@ -137,6 +140,14 @@ export class Inbox {
    * (a redelivery). Throws when the event could not be recorded.
    */
   insert(event: NewEvent): boolean {
+    return this.insertRow(event) !== 0;
+  }
+
+  /**
+   * As `insert`, but returns the row the event went to (`ChainedEvent.row`, so its decision goes straight
+   * there), or 0 when the id is already known.
+   */
+  insertRow(event: NewEvent): number {
     this.commits.open();
     const result = stateWrite(() =>
       this.statements.insert.run(
@@ -153,7 +164,8 @@ export class Inbox {
       ),
     );
     this.commits.insertWritten();
-    return result.changes === 1;
+    // An ignored insert leaves lastInsertRowid at whatever was inserted before.
+    return result.changes === 1 ? Number(result.lastInsertRowid) : 0;
   }
 
   /** Records an event and its decision at once (invalid input, decided on arrival), durably as `insert`. */
@@ -197,26 +209,48 @@ export class Inbox {
       decision,
     );
     this.commits.open();
-    const statement = this.keepInput ? this.statements.decideKeep : this.statements.decide;
-    // Positional parameters: no per-decision parameter object on the hot path.
+    const { statements, keepInput } = this;
+    const row = known.row;
+    const byRow = row === undefined ? undefined : keepInput ? statements.decideRowKeep : statements.decideRow;
+    const byKey = keepInput ? statements.decideKeep : statements.decide;
+    // Positional parameters, spelled out twice: no per-decision parameter object or array on the hot path.
     const result = stateWrite(() =>
-      statement.run(
-        decision.decision,
-        decision.source,
-        decision.reason,
-        decision.model,
-        decision.modelSha256,
-        decision.latencyMs,
-        decision.decidedAt,
-        decision.message,
-        decision.replyTopic,
-        link.seq,
-        link.prevHash,
-        link.hash,
-        decision.replyTopic,
-        pipeline,
-        eventId,
-      ),
+      byRow === undefined
+        ? byKey.run(
+            decision.decision,
+            decision.source,
+            decision.reason,
+            decision.model,
+            decision.modelSha256,
+            decision.latencyMs,
+            decision.decidedAt,
+            decision.message,
+            decision.replyTopic,
+            link.seq,
+            link.prevHash,
+            link.hash,
+            decision.replyTopic,
+            pipeline,
+            eventId,
+          )
+        : byRow.run(
+            decision.decision,
+            decision.source,
+            decision.reason,
+            decision.model,
+            decision.modelSha256,
+            decision.latencyMs,
+            decision.decidedAt,
+            decision.message,
+            decision.replyTopic,
+            link.seq,
+            link.prevHash,
+            link.hash,
+            decision.replyTopic,
+            pipeline,
+            eventId,
+            row,
+          ),
     );
     return this.audit.advance(result.changes, link);
   }

@@ -3,59 +3,21 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StateConfig } from '../config.js';
 import { ErrorCodes, StateError } from '../errors.js';
+import { migrateEvents, type StateMigration } from './migration.js';
 import { SHADOW_SCHEMA } from './shadow-log.js';
 import { WRITER_CHECKPOINT_FRAMES } from './wal-restarter.js';
 
 /** The state database's file name in `state.dir`. */
 export const INBOX_FILE = 'infergate.db';
 
-/**
- * One row per (pipeline, event id), the decision log's hash chain in the same rows (seq, prev_hash, hash;
- * see audit-chain.ts), and the anchors retention leaves behind (see audit-log.ts).
- */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  pipeline       TEXT    NOT NULL,
-  event_id       TEXT    NOT NULL,
-  topic          TEXT    NOT NULL,
-  received_at    INTEGER NOT NULL,
-  deadline_at    INTEGER NOT NULL,
-  response_topic TEXT,
-  correlation    BLOB,
-  payload        BLOB,
-  input_sha256   TEXT    NOT NULL,
-  state          TEXT    NOT NULL,
-  decision       TEXT,
-  source         TEXT,
-  reason         TEXT,
-  model          TEXT,
-  model_sha256   TEXT,
-  latency_ms     REAL,
-  decided_at     INTEGER,
-  message        TEXT,
-  reply_topic    TEXT,
-  expires_at     INTEGER,
-  seq            INTEGER,
-  prev_hash      TEXT,
-  hash           TEXT,
-  PRIMARY KEY (pipeline, event_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_unfinished ON events(state) WHERE state <> 'published';
-DROP INDEX IF EXISTS events_decided;
+/** The anchors retention leaves behind (see audit-log.ts). */
+const ANCHOR_SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_anchor (
   seq       INTEGER PRIMARY KEY,
   hash      TEXT    NOT NULL,
   pruned_at INTEGER NOT NULL
 );
-PRAGMA user_version = 1;
 `;
-
-/**
- * The chain's order. Partial, so an insert (no seq yet) leaves it alone and a decision appends to its last
- * page: one page fewer per commit than the `seq INTEGER UNIQUE` column of state files made before it, which
- * keep that constraint (it needs a table rebuild to drop) and get no second index.
- */
-const SEQ_INDEX = `CREATE UNIQUE INDEX IF NOT EXISTS events_seq ON events(seq) WHERE seq IS NOT NULL`;
 
 /**
  * Page cache per connection, KiB. better-sqlite3 builds SQLite with a 16,000 KiB default, and the cache
@@ -64,11 +26,18 @@ const SEQ_INDEX = `CREATE UNIQUE INDEX IF NOT EXISTS events_seq ON events(seq) W
  */
 export const STATE_CACHE_KIB = 4096;
 
-/** Opens (creating when needed) the state database for the daemon, the one writer. */
-export function openStateDatabase(state: StateConfig): Database.Database {
+/**
+ * Opens (creating when needed) the state database for the daemon, the one writer. A state file made by an
+ * earlier release is brought up to date first; `onMigrated` hears how long that took.
+ */
+export function openStateDatabase(
+  state: StateConfig,
+  onMigrated?: (migration: StateMigration) => void,
+): Database.Database {
+  let db: Database.Database | undefined;
   try {
     mkdirSync(state.dir, { recursive: true, mode: 0o700 });
-    const db = new Database(join(state.dir, INBOX_FILE));
+    db = new Database(join(state.dir, INBOX_FILE));
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash (kill -9); FULL also survives power loss.
     db.pragma(`synchronous = ${state.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -77,18 +46,23 @@ export function openStateDatabase(state: StateConfig): Database.Database {
     db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_FRAMES}`);
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     db.pragma(`cache_size = -${STATE_CACHE_KIB}`);
-    db.exec(SCHEMA);
+    const migration = migrateEvents(db);
+    db.exec(ANCHOR_SCHEMA);
     db.exec(SHADOW_SCHEMA);
-    migrate(db);
+    if (migration !== undefined) onMigrated?.(migration);
     return db;
   } catch (error) {
+    db?.close();
     throw new StateError(ErrorCodes.STATE_OPEN, `cannot open the state database in ${state.dir}`, {
       cause: error,
     });
   }
 }
 
-/** Opens an existing state database read-only (audit tools; safe while the daemon runs, thanks to WAL). */
+/**
+ * Opens an existing state database read-only (audit tools; safe while the daemon runs, thanks to WAL). It
+ * does not migrate: a file an earlier release left reads as it is (see `eventsHaveRowIds` in events-table.ts).
+ */
 export function openStateDatabaseReadOnly(dir: string): Database.Database {
   const file = join(dir, INBOX_FILE);
   try {
@@ -98,14 +72,4 @@ export function openStateDatabaseReadOnly(dir: string): Database.Database {
   } catch (error) {
     throw new StateError(ErrorCodes.STATE_OPEN, `cannot open the state database ${file}`, { cause: error });
   }
-}
-
-/** Brings a state file made by an earlier release up to date; a no-op on a current one. */
-function migrate(db: Database.Database): void {
-  const table = db
-    .prepare(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'events'`)
-    .get() as {
-    sql: string;
-  };
-  if (!/\bseq\s+INTEGER\s+UNIQUE\b/i.test(table.sql)) db.exec(SEQ_INDEX);
 }
