@@ -1,4 +1,5 @@
 /** What `npm run bench -- --json FILE` writes, and what `bench/plot.ts` reads back. */
+import type { IdleResult } from './idle-probe.js';
 import type { LoadResult } from './load-generator.js';
 import type { MachineInfo } from './machine-info.js';
 import type { MemoryStats } from './proc-stats.js';
@@ -27,6 +28,8 @@ export interface BenchReport {
   startup: Record<string, { event?: string; startupMs: number; memory: MemorySample }>;
   results: LoadResult[];
   ratios: RatioRow[];
+  /** `--idle`: one window per event shape, after priming, before the first step (absent without it). */
+  idle?: IdleResult[];
   warnings: string[];
   errors: string[];
 }
