@@ -31,6 +31,12 @@ export interface WalCheckpointerOptions {
   idleIntervalMs?: number;
   /** Told after each periodic pass (from the main thread's event loop). */
   onPass?: (pass: CheckpointPass) => void;
+  /**
+   * Told once when the WAL has not changed for `quietMs` (again after it changed and went quiet anew):
+   * the owner may then stop the thread (see WalRestarter). Never told without `quietMs`.
+   */
+  onQuiet?: () => void;
+  quietMs?: number;
 }
 
 /**
@@ -48,6 +54,8 @@ export class WalCheckpointer {
   private readonly intervalMs: number;
   private readonly idleIntervalMs: number;
   private readonly onPass: (pass: CheckpointPass) => void;
+  private readonly onQuiet: () => void;
+  private readonly quietMs: number | null;
   private readonly waiting = new Map<number, (pass: CheckpointPass | undefined) => void>();
   private nextRequest = 1;
   private worker: Worker | undefined;
@@ -57,6 +65,8 @@ export class WalCheckpointer {
     this.intervalMs = options.intervalMs ?? CHECKPOINT_INTERVAL_MS;
     this.idleIntervalMs = options.idleIntervalMs ?? IDLE_CHECKPOINT_INTERVAL_MS;
     this.onPass = options.onPass ?? (() => undefined);
+    this.onQuiet = options.onQuiet ?? (() => undefined);
+    this.quietMs = options.quietMs ?? null;
   }
 
   start(): void {
@@ -70,6 +80,7 @@ export class WalCheckpointer {
         intervalMs: this.intervalMs,
         idleIntervalMs: Math.max(this.intervalMs, this.idleIntervalMs),
         idlePasses: IDLE_PASSES_BEFORE_BACKOFF,
+        quietMs: this.quietMs,
         sqlite: sqliteModulePath(),
       },
       execArgv: [],
@@ -120,6 +131,8 @@ export class WalCheckpointer {
     const pass = message.pass ?? undefined;
     if (message.type === 'now') {
       this.waiting.get(message.id)?.(pass);
+    } else if (message.type === 'quiet') {
+      this.onQuiet();
     } else if (pass !== undefined) {
       this.onPass(pass);
     }
@@ -131,7 +144,7 @@ export class WalCheckpointer {
 }
 
 interface WorkerMessage {
-  type: 'pass' | 'now';
+  type: 'pass' | 'now' | 'quiet';
   id: number;
   /** Null when the checkpoint failed (busy disk, closed database): nothing is known of the WAL then. */
   pass: CheckpointPass | null;
@@ -161,6 +174,8 @@ const pass = () => {
 };
 let last = { walFrames: 0, checkpointed: 0 };
 let unchanged = 0;
+let changedAt = performance.now();
+let quietTold = false;
 let timer;
 const schedule = () => {
   const doublings = Math.max(0, unchanged - workerData.idlePasses);
@@ -171,10 +186,16 @@ const periodic = () => {
   const result = pass();
   if (result !== null && (result.walFrames !== last.walFrames || result.checkpointed !== last.checkpointed)) {
     unchanged = 0;
+    changedAt = performance.now();
+    quietTold = false;
     last = result;
     parentPort.postMessage({ type: 'pass', id: 0, pass: result });
   } else {
     unchanged += 1;
+    if (workerData.quietMs !== null && !quietTold && performance.now() - changedAt >= workerData.quietMs) {
+      quietTold = true;
+      parentPort.postMessage({ type: 'quiet', id: 0, pass: null });
+    }
   }
   schedule();
 };
