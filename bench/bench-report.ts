@@ -1,4 +1,5 @@
 /** What `npm run bench -- --json FILE` writes, and what `bench/plot.ts` reads back. */
+import type { IdleResult } from './idle-probe.js';
 import type { LoadResult } from './load-generator.js';
 import type { MachineInfo } from './machine-info.js';
 import type { MemoryStats } from './proc-stats.js';
@@ -29,6 +30,8 @@ export interface BenchReport {
   ratios: RatioRow[];
   /** Per event shape and target: the highest sustained rate of the run (report.ts saturation()). */
   saturation: SaturationRow[];
+  /** `--idle`: one window per event shape, after priming, before the first step (absent without it). */
+  idle?: IdleResult[];
   warnings: string[];
   errors: string[];
 }

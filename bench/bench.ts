@@ -7,7 +7,7 @@
  *   node dist/bench/bench.js [--rates 100,1000] [--duration 10] [--warmup 2] [--drain 3] [--pause 2]
  *     [--prime 3] [--target gateway,bare,nodered] [--event atm,wide] [--budget 300] [--model FILE]
  *     [--seed 1] [--json out.json] [--keep-logs] [--cpu-prof DIR] [--plot out.svg] [--nodered-dir DIR]
- *     [--nodered-nagle]
+ *     [--nodered-nagle] [--idle 30]
  *   node dist/bench/bench.js --llm [...]   the LLM classify bench instead (bench/llm-bench.ts)
  *   node dist/bench/bench.js --images [...]   camera frames through an image pipeline (bench/image-bench.ts)
  */
@@ -19,6 +19,7 @@ import { TARGET_NAMES, type BenchReport, type MemorySample, type TargetName } fr
 import { BenchRun } from './bench-run.js';
 import { BROKER_RUN_OPTIONS, cliFlags } from './cli-flags.js';
 import { EVENT_SHAPES, eventShape, type EventShape } from './event-shape.js';
+import { IDLE_SETTLE_SEC, idleLine, idleStep, idleTable } from './idle-probe.js';
 import { latencyPlotSvg } from './latency-plot.js';
 import { machineInfo } from './machine-info.js';
 import { defaultNodeRedDir, ensureNodeRed, type NodeRedInstall } from './nodered-install.js';
@@ -59,6 +60,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     plot: { type: 'string' },
     samples: { type: 'string' },
+    idle: { type: 'string', default: '0' },
     ...BROKER_RUN_OPTIONS,
   },
 });
@@ -68,7 +70,7 @@ if (values.help) {
     'usage: node dist/bench/bench.js [--rates 100,1000] [--duration 10] [--warmup 2] [--drain 3] [--pause 2]\n' +
       '  [--target gateway,bare,nodered] [--event atm,wide] [--budget 300] [--expiry 10] [--model FILE]\n' +
       '  [--seed 1] [--mosquitto /usr/sbin/mosquitto] [--json out.json] [--keep-logs] [--cpu-prof DIR]\n' +
-      '  [--plot out.svg] [--samples DIR] [--nodered-dir DIR] [--nodered-nagle]',
+      '  [--plot out.svg] [--samples DIR] [--nodered-dir DIR] [--nodered-nagle] [--idle SECONDS]',
   );
   process.exit(0);
 }
@@ -83,6 +85,7 @@ const primeSec = positive('prime', values.prime, true);
 const budgetMs = positive('budget', values.budget);
 const expirySec = positive('expiry', values.expiry);
 const seed = positive('seed', values.seed, true);
+const idleSec = positive('idle', values.idle, true);
 const targets = values.target.split(',').map((t) => t.trim());
 if (values.samples !== undefined) mkdirSync(resolve(values.samples), { recursive: true });
 for (const t of targets) {
@@ -182,6 +185,17 @@ async function runShape(
     }
   }
 
+  if (idleSec > 0) {
+    console.log(
+      `idle (${shape.name}): ${IDLE_SETTLE_SEC} s to settle, then ${idleSec} s measured, no events`,
+    );
+    const processes = new Map([...suts].map(([name, sut]) => [name as string, sut.child.pid]));
+    processes.set('broker', broker.pid);
+    const idle = await idleStep(shape.name, processes, idleSec);
+    (report.idle ??= []).push(idle);
+    for (const [name, sample] of Object.entries(idle.samples)) console.log(`  ${idleLine(name, sample)}`);
+  }
+
   const present = TARGET_NAMES.filter((name) => suts.has(name));
   for (const [index, rate] of rates.entries()) {
     // Rotating the order between rates spreads slow drifts of a shared box over every system.
@@ -238,6 +252,7 @@ async function main(): Promise<number> {
       targets,
       events,
       modelPath: atmModelPath,
+      idleSec,
     },
     startup: {},
     results: [],
@@ -294,6 +309,7 @@ async function main(): Promise<number> {
   if (report.ratios.length > 0) console.log(`\n${ratiosTable(report.ratios)}`);
   console.log(`\nsaturation: the highest rate of this run with >= 99.9 % answered in budget\n`);
   console.log(saturationTable(report.saturation));
+  if (report.idle) console.log(`\nidle, no events (${idleSec} s):\n${idleTable(report.idle)}`);
   console.log('');
   for (const [name, s] of Object.entries(report.startup)) {
     const mib = (x: number | null | undefined): string =>

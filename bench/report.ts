@@ -16,7 +16,7 @@ export interface RatioRow {
 }
 
 /** The first `textColumns` columns are left-aligned, the rest (numbers) right-aligned. */
-function table(header: string[], rows: string[][], textColumns: number): string {
+export function table(header: string[], rows: string[][], textColumns: number): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

@@ -204,7 +204,8 @@ class GatewayOperations implements Operations {
     this.phase = 'serving';
     this.notifier.ready(this.statusLine());
     this.stats?.start();
-    if (this.statusTimer === undefined) {
+    // Only systemd reads the status line: without it the timer would wake an idle gateway for nothing.
+    if (this.statusTimer === undefined && this.notifier.enabled) {
       this.statusTimer = setInterval(() => {
         if (this.phase === 'serving') this.notifier.status(this.statusLine());
       }, STATUS_REFRESH_MS).unref();

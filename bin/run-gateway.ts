@@ -1,5 +1,9 @@
 import { createPipelineDecoders } from '../adapters/decoders/index.js';
-import { configureImageDecoding, imageDecoders } from '../adapters/decoders/image/index.js';
+import {
+  configureImageDecoding,
+  imageDecoders,
+  loadImageDecoding,
+} from '../adapters/decoders/image/index.js';
 import { createEmbeddedBroker, createMqttTransport, type EmbeddedBroker } from '../adapters/mqtt/index.js';
 import { createSparkplug } from '../adapters/sparkplug/index.js';
 import type { InfergateConfig } from '../daemon/config.js';
@@ -121,7 +125,9 @@ async function buildGateway(
     logger,
   });
   const transport = sparkplug.transport;
-  configureImageDecoding();
+  // sharp is mapped only when an image pipeline needs it (a reload that adds one loads it then).
+  if (config.pipelines.some((p) => p.decoder === 'image')) await loadImageDecoding();
+  else configureImageDecoding();
   const gateway = createGateway({
     config,
     logger,

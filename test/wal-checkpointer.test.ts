@@ -47,3 +47,41 @@ t.test('checkpoints run from a working directory without node_modules', async (t
   await checkpointer.stop();
   t.ok(folded, `the checkpoint moved the rows into the database file (${statSync(file).size} bytes)`);
 });
+
+t.test(
+  'after a quiet spell the passes come further apart, and new frames are still checkpointed',
+  async (t) => {
+    const file = path.join(tempDir(t), 'state.db');
+    const db = new Database(file);
+    t.teardown(() => db.close());
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (v TEXT)');
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const passes: { at: number; walFrames: number; checkpointed: number }[] = [];
+    const checkpointer = new WalCheckpointer({
+      file,
+      intervalMs: 20,
+      idleIntervalMs: 160,
+      onPass: (pass) => passes.push({ at: performance.now(), ...pass }),
+    });
+    checkpointer.start();
+    t.teardown(() => checkpointer.stop());
+    insert.run('x'.repeat(ROW_BYTES));
+    t.ok(
+      await until(() => passes.some((p) => p.walFrames > 0 && p.checkpointed === p.walFrames), 2000),
+      'the first frames are checkpointed',
+    );
+    // Quiet long enough for the pause to reach its longest.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const seen = passes.length;
+    const wroteAt = performance.now();
+    db.transaction(() => {
+      for (let i = 0; i < 50; i++) insert.run('y'.repeat(ROW_BYTES));
+    })();
+    t.ok(await until(() => passes.length > seen, 2000), 'a pass finds the new frames');
+    const waited = passes[seen].at - wroteAt;
+    t.ok(waited <= 160 + 150, `within the longest pause (${waited.toFixed(0)} ms)`);
+    t.ok(passes[seen].walFrames > passes[seen - 1].walFrames, 'with more frames than before');
+  },
+);

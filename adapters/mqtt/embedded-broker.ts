@@ -3,7 +3,7 @@
  * (aedes 1.2.0), fine for a demo or a single-box install; production boxes run Mosquitto.
  */
 import net from 'node:net';
-import { Aedes, type Client, type ConnectPacket } from 'aedes';
+import type { Aedes, Client, ConnectPacket } from 'aedes';
 import type { EmbeddedBrokerConfig } from '../../daemon/config.js';
 import { ConfigError, ErrorCodes, MqttError, type ConfigProblem } from '../../daemon/errors.js';
 import type { Logger } from '../../daemon/ports.js';
@@ -86,6 +86,9 @@ class AedesBroker implements EmbeddedBroker {
   private async listen(): Promise<{ host: string; port: number }> {
     const { host, port } = this.config;
     const address = `${host}:${port}`;
+    // Imported here, not at the top: the entry point always imports this module, and aedes with its
+    // dependencies was ~1 MiB of RSS at ready on gateways that use an external broker (most of them).
+    const { Aedes } = await import('aedes');
     const aedes = await Aedes.createBroker({
       preConnect: (client, packet, done) => this.preConnect(client, packet, done),
     });

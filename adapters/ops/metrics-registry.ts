@@ -46,7 +46,7 @@ export interface MetricsRegistry extends GatewayMetrics {
   metrics(): Promise<string>;
   readonly contentType: string;
   snapshot(): Promise<MetricsSnapshot>;
-  /** Starts the event-loop delay monitor. */
+  /** Starts the event-loop delay monitor (it samples while events arrive, see LagMonitor). */
   start(): void;
   /** Stops the monitor and its window timer. Idempotent. */
   stop(): void;
@@ -109,6 +109,7 @@ class PromMetricsRegistry implements MetricsRegistry {
   // ------------------------------------------------------------------ GatewayMetrics (hot path)
 
   eventReceived(pipeline: string): void {
+    this.lag.touch();
     this.prepare(pipeline)?.received.inc();
   }
 

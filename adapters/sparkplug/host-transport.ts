@@ -22,7 +22,7 @@ import { matchTopic } from '../../daemon/topics.js';
 import type { BirthRegistry, Observation } from './birth-registry.js';
 import type { CommandWriter } from './command-writer.js';
 import type { HostState } from './host-state.js';
-import { decodeSparkplugPayload, type RawPayload } from './payload.js';
+import { decodeSparkplugPayload, loadSparkplugCodec, type RawPayload } from './payload.js';
 import type { RebirthRequester } from './rebirth-requester.js';
 import {
   hostSubscriptions,
@@ -128,6 +128,8 @@ export class SparkplugHostTransport implements MqttTransport {
       }
     }
     this.dataFilters = data;
+    // Before the first Sparkplug message can arrive, not in its handler.
+    if (data.length > 0) loadSparkplugCodec();
     return [...new Set([...others, ...hostSubscriptions(scopes)])];
   }
 

@@ -4,19 +4,38 @@
  * it picks the value by the datatype in the message itself, and Sparkplug 3.0 DATA metrics usually leave
  * the datatype out (§6.4.16: it is only required in BIRTH), so their values would come back null.
  */
-import sparkplugPayload from 'sparkplug-payload';
-import tahu from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
+import { createRequire } from 'node:module';
+import type sparkplugPayload from 'sparkplug-payload';
+import type tahu from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
 import { ErrorCodes, InputError } from '../../daemon/errors.js';
 
 type Protobuf = typeof tahu.org.eclipse.tahu.protobuf;
 export type RawPayload = ReturnType<Protobuf['Payload']['decode']>;
 export type RawMetric = RawPayload['metrics'][number];
+type Codec = { Payload: Protobuf['Payload']; spB: ReturnType<typeof sparkplugPayload.get> & object };
 
-const { Payload } = tahu.org.eclipse.tahu.protobuf;
-const spB = sparkplugPayload.get('spBv1.0')!;
+const require = createRequire(import.meta.url);
+let codec: Codec | undefined;
+
+/**
+ * Tahu's protobuf code, required on first use: the entry point always builds the Sparkplug host layer (a
+ * reload may add a Sparkplug pipeline), and protobufjs with Tahu's generated messages stayed resident on
+ * every gateway. The host layer loads it when it subscribes to Sparkplug topics (~25 ms, once), so no
+ * message waits for it.
+ */
+export function loadSparkplugCodec(): Codec {
+  if (codec === undefined) {
+    const proto = require('sparkplug-payload/lib/sparkplugPayloadProto.js') as typeof tahu;
+    const payloads = require('sparkplug-payload') as typeof sparkplugPayload;
+    codec = { Payload: proto.org.eclipse.tahu.protobuf.Payload, spB: payloads.get('spBv1.0')! };
+  }
+  return codec;
+}
 
 /** Tahu's encoder, for commands (NCMD/DCMD) and the edge-node simulator. */
-export const encodePayload = spB.encodePayload;
+export function encodePayload(payload: Parameters<Codec['spB']['encodePayload']>[0]): Uint8Array {
+  return loadSparkplugCodec().spB.encodePayload(payload);
+}
 
 /** Sparkplug B 3.0 §6.4.16 datatype codes the gateway reads. */
 export const DataType = {
@@ -59,7 +78,7 @@ const QUALITY_GOOD = 192;
 /** Throws IG_ERR_SPARKPLUG_PAYLOAD when the bytes are not a Sparkplug B payload. */
 export function decodeSparkplugPayload(bytes: Uint8Array): RawPayload {
   try {
-    return Payload.decode(bytes);
+    return loadSparkplugCodec().Payload.decode(bytes);
   } catch (error) {
     throw new InputError(ErrorCodes.SPARKPLUG_PAYLOAD, 'payload is not a Sparkplug B payload', undefined, {
       cause: error,

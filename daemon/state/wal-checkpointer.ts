@@ -1,8 +1,18 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** How often the thread folds the WAL back into the database file, ms. */
+/** How often the thread folds the WAL back into the database file while it grows, ms. */
 export const CHECKPOINT_INTERVAL_MS = 250;
+/**
+ * Longest pause between passes once the WAL has stopped changing, ms. An idle gateway writes nothing, and a
+ * pass every 250 ms was 4 of its wake-ups per second. After IDLE_PASSES_BEFORE_BACKOFF passes that found
+ * nothing new the pause doubles up to this; the first pass that finds new frames brings it back to
+ * CHECKPOINT_INTERVAL_MS. So after a quiet spell, the first frames of a new stream wait at most this long
+ * for a checkpoint (the WAL restart and the writer's safety net are sized in thousands of frames).
+ */
+export const IDLE_CHECKPOINT_INTERVAL_MS = 2000;
+/** Unchanged passes (~1 s at the base interval) before the pause starts to grow, so a short lull keeps it. */
+const IDLE_PASSES_BEFORE_BACKOFF = 4;
 /** How long stop() waits for the last checkpoint before it ends the thread, ms. */
 const STOP_GRACE_MS = 2000;
 
@@ -17,8 +27,16 @@ export interface CheckpointPass {
 export interface WalCheckpointerOptions {
   file: string;
   intervalMs?: number;
+  /** Longest pause once the WAL stopped changing, ms (IDLE_CHECKPOINT_INTERVAL_MS). */
+  idleIntervalMs?: number;
   /** Told after each periodic pass (from the main thread's event loop). */
   onPass?: (pass: CheckpointPass) => void;
+  /**
+   * Told once when the WAL has not changed for `quietMs` (again after it changed and went quiet anew):
+   * the owner may then stop the thread (see WalRestarter). Never told without `quietMs`.
+   */
+  onQuiet?: () => void;
+  quietMs?: number;
 }
 
 /**
@@ -34,7 +52,10 @@ export interface WalCheckpointerOptions {
 export class WalCheckpointer {
   private readonly file: string;
   private readonly intervalMs: number;
+  private readonly idleIntervalMs: number;
   private readonly onPass: (pass: CheckpointPass) => void;
+  private readonly onQuiet: () => void;
+  private readonly quietMs: number | null;
   private readonly waiting = new Map<number, (pass: CheckpointPass | undefined) => void>();
   private nextRequest = 1;
   private worker: Worker | undefined;
@@ -42,7 +63,10 @@ export class WalCheckpointer {
   constructor(options: WalCheckpointerOptions) {
     this.file = options.file;
     this.intervalMs = options.intervalMs ?? CHECKPOINT_INTERVAL_MS;
+    this.idleIntervalMs = options.idleIntervalMs ?? IDLE_CHECKPOINT_INTERVAL_MS;
     this.onPass = options.onPass ?? (() => undefined);
+    this.onQuiet = options.onQuiet ?? (() => undefined);
+    this.quietMs = options.quietMs ?? null;
   }
 
   start(): void {
@@ -51,7 +75,14 @@ export class WalCheckpointer {
       eval: true,
       // An eval'd worker resolves require() from the process's working directory, which under systemd
       // is `/`: better-sqlite3 then was not found, the thread died at once and no checkpoint ever ran.
-      workerData: { file: this.file, intervalMs: this.intervalMs, sqlite: sqliteModulePath() },
+      workerData: {
+        file: this.file,
+        intervalMs: this.intervalMs,
+        idleIntervalMs: Math.max(this.intervalMs, this.idleIntervalMs),
+        idlePasses: IDLE_PASSES_BEFORE_BACKOFF,
+        quietMs: this.quietMs,
+        sqlite: sqliteModulePath(),
+      },
       execArgv: [],
     });
     worker.unref();
@@ -100,6 +131,8 @@ export class WalCheckpointer {
     const pass = message.pass ?? undefined;
     if (message.type === 'now') {
       this.waiting.get(message.id)?.(pass);
+    } else if (message.type === 'quiet') {
+      this.onQuiet();
     } else if (pass !== undefined) {
       this.onPass(pass);
     }
@@ -111,7 +144,7 @@ export class WalCheckpointer {
 }
 
 interface WorkerMessage {
-  type: 'pass' | 'now';
+  type: 'pass' | 'now' | 'quiet';
   id: number;
   /** Null when the checkpoint failed (busy disk, closed database): nothing is known of the WAL then. */
   pass: CheckpointPass | null;
@@ -122,7 +155,8 @@ function sqliteModulePath(): string {
   return createRequire(import.meta.url).resolve('better-sqlite3');
 }
 
-// A periodic pass is reported only when it found something new, so an idle gateway's main thread sleeps.
+// A periodic pass is reported only when it found something new, so an idle gateway's main thread sleeps;
+// passes that keep finding nothing come further apart (IDLE_CHECKPOINT_INTERVAL_MS), so the thread sleeps too.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlite);
@@ -139,19 +173,39 @@ const pass = () => {
   }
 };
 let last = { walFrames: 0, checkpointed: 0 };
-const timer = setInterval(() => {
+let unchanged = 0;
+let changedAt = performance.now();
+let quietTold = false;
+let timer;
+const schedule = () => {
+  const doublings = Math.max(0, unchanged - workerData.idlePasses);
+  const pause = Math.min(workerData.idleIntervalMs, workerData.intervalMs * 2 ** Math.min(doublings, 20));
+  timer = setTimeout(periodic, pause);
+};
+const periodic = () => {
   const result = pass();
-  if (result === null) return;
-  if (result.walFrames === last.walFrames && result.checkpointed === last.checkpointed) return;
-  last = result;
-  parentPort.postMessage({ type: 'pass', id: 0, pass: result });
-}, workerData.intervalMs);
+  if (result !== null && (result.walFrames !== last.walFrames || result.checkpointed !== last.checkpointed)) {
+    unchanged = 0;
+    changedAt = performance.now();
+    quietTold = false;
+    last = result;
+    parentPort.postMessage({ type: 'pass', id: 0, pass: result });
+  } else {
+    unchanged += 1;
+    if (workerData.quietMs !== null && !quietTold && performance.now() - changedAt >= workerData.quietMs) {
+      quietTold = true;
+      parentPort.postMessage({ type: 'quiet', id: 0, pass: null });
+    }
+  }
+  schedule();
+};
+schedule();
 parentPort.on('message', (message) => {
   if (message.type === 'now') {
     parentPort.postMessage({ type: 'now', id: message.id, pass: pass() });
     return;
   }
-  clearInterval(timer);
+  clearTimeout(timer);
   pass();
   db.close();
   process.exit(0);

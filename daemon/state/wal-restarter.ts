@@ -1,4 +1,5 @@
 import type { GroupCommit } from './group-commit.js';
+import { whenWritten } from './wal-activity.js';
 import { WalCheckpointer, type CheckpointPass } from './wal-checkpointer.js';
 import type { WriteGate } from './write-gate.js';
 
@@ -12,6 +13,11 @@ const WAL_RESTART_HOLD_MS = 100;
  * the event loop.
  */
 export const WRITER_CHECKPOINT_FRAMES = 40_000;
+/**
+ * The checkpoint thread ends after the WAL has not changed for this long, ms, and starts again at the next
+ * write. Long enough that a trickle of events does not start and end a thread each time.
+ */
+export const WAL_THREAD_QUIET_MS = 30_000;
 
 export interface WalRestarterDeps {
   /** The state database file. */
@@ -22,6 +28,8 @@ export interface WalRestarterDeps {
   commits: GroupCommit;
   /** Told after each restart attempt: how long writes were held, ms, and whether the WAL restarted. */
   onWalRestart: (heldMs: number, restarted: boolean) => void;
+  /** WAL_THREAD_QUIET_MS but for tests. */
+  quietMs?: number;
 }
 
 /**
@@ -35,13 +43,23 @@ export interface WalRestarterDeps {
  * writes while the thread copies the last frames (two fsyncs included), and its next transaction then
  * starts the WAL over. The event loop stays free meanwhile: MQTT traffic, timers and inference go on, and
  * only writers wait.
+ *
+ * The thread runs only while the WAL is written: it starts at the first write and ends after
+ * WAL_THREAD_QUIET_MS without one. Its isolate and connection were ~10 MiB of an idle gateway's RSS
+ * (bench/README.md), and a thread with nothing to copy only woke up to find that out.
  */
 export class WalRestarter {
   private readonly gate: WriteGate;
   private readonly commits: GroupCommit;
   private readonly onWalRestart: (heldMs: number, restarted: boolean) => void;
   private readonly file: string;
+  private readonly quietMs: number;
   private checkpointer: WalCheckpointer | undefined;
+  /** A thread that went quiet, ending. */
+  private retiring: Promise<void> = Promise.resolve();
+  /** Cancels the watch for the next write, while no thread runs. */
+  private unwatch: (() => void) | undefined;
+  private started = false;
   private stopped = false;
 
   constructor(deps: WalRestarterDeps) {
@@ -49,12 +67,18 @@ export class WalRestarter {
     this.gate = deps.gate;
     this.commits = deps.commits;
     this.onWalRestart = deps.onWalRestart;
+    this.quietMs = deps.quietMs ?? WAL_THREAD_QUIET_MS;
+  }
+
+  /** Whether the checkpoint thread runs now (it does only while the WAL is written). */
+  get threadRunning(): boolean {
+    return this.checkpointer !== undefined;
   }
 
   start(): void {
-    if (this.checkpointer !== undefined || this.stopped) return;
-    this.checkpointer = new WalCheckpointer({ file: this.file, onPass: (pass) => this.onPass(pass) });
-    this.checkpointer.start();
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.runAtNextWrite();
   }
 
   /**
@@ -63,7 +87,40 @@ export class WalRestarter {
    */
   stop(): Promise<void> {
     this.stopped = true;
-    return this.checkpointer?.stop() ?? Promise.resolve();
+    this.unwatch?.();
+    this.unwatch = undefined;
+    const running = this.checkpointer?.stop() ?? Promise.resolve();
+    this.checkpointer = undefined;
+    return Promise.all([running, this.retiring]).then(() => undefined);
+  }
+
+  private runAtNextWrite(): void {
+    this.unwatch = whenWritten(`${this.file}-wal`, () => {
+      this.unwatch = undefined;
+      // A thread that went quiet may still be ending; one thread at a time.
+      void this.retiring.then(() => this.runThread());
+    });
+    if (this.unwatch === undefined) void this.retiring.then(() => this.runThread());
+  }
+
+  private runThread(): void {
+    if (this.stopped || this.checkpointer !== undefined) return;
+    const checkpointer: WalCheckpointer = new WalCheckpointer({
+      file: this.file,
+      onPass: (pass) => this.onPass(pass),
+      quietMs: this.quietMs,
+      onQuiet: () => this.retire(checkpointer),
+    });
+    this.checkpointer = checkpointer;
+    checkpointer.start();
+  }
+
+  /** Ends a thread that found nothing new for quietMs; the next write starts another. */
+  private retire(checkpointer: WalCheckpointer): void {
+    if (this.stopped || this.checkpointer !== checkpointer) return;
+    this.checkpointer = undefined;
+    this.retiring = checkpointer.stop();
+    this.runAtNextWrite();
   }
 
   private onPass(pass: CheckpointPass): void {

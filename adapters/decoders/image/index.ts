@@ -1,8 +1,8 @@
-/** The `image` decoder and its preprocessing (sharp / libvips). */
-import sharp from 'sharp';
+/** The `image` decoder and its preprocessing (sharp / libvips, loaded on first use: sharp-loader.ts). */
 import type { InputLimits } from '../../../daemon/config.js';
 import type { DecoderFactory } from '../../../daemon/compile-pipelines.js';
 import { createImageDecoder } from './image-decoder.js';
+import { preloadSharp } from './sharp-loader.js';
 
 export {
   createImageDecoder,
@@ -10,20 +10,14 @@ export {
   type ImageDecoderDeps,
 } from './image-decoder.js';
 export { preprocessImage, sniffImageFormat, type ImagePreprocessSpec } from './preprocess.js';
+export { configureImageDecoding, loadImageDecoding } from './sharp-loader.js';
 
 /** One image decoder per `decoder: image` pipeline, made from its `image` section. */
 export function imageDecoders(limits: InputLimits): DecoderFactory {
   return {
-    forPipeline: (config) =>
-      createImageDecoder({ image: config.image!, maxPayloadBytes: config.maxPayloadBytes, limits }),
+    forPipeline: (config) => {
+      preloadSharp();
+      return createImageDecoder({ image: config.image!, maxPayloadBytes: config.maxPayloadBytes, limits });
+    },
   };
-}
-
-/**
- * Process-wide libvips settings for a gateway: no operation cache (every image is new; a cache only grows
- * the RSS) and one libvips thread per image, so the decode stage's bound is the bound on the cores used.
- */
-export function configureImageDecoding(): void {
-  sharp.cache(false);
-  sharp.concurrency(1);
 }

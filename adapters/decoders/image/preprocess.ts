@@ -1,6 +1,7 @@
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
 import type { ImagePreprocessSpec } from '../../../daemon/config.js';
 import { ErrorCodes, InputError } from '../../../daemon/errors.js';
+import { loadSharp } from './sharp-loader.js';
 
 /**
  * How an image becomes a model input: the decoded picture is oriented by its EXIF tag, resized to
@@ -71,6 +72,7 @@ export async function preprocessImage(bytes: Buffer, spec: ImagePreprocessSpec):
   }
   // The header is read first so an oversized declaration is told apart from a broken file; the
   // same limit is passed to the decoder as well, so a header that lies still cannot allocate more.
+  const sharp = await loadSharp();
   const options = { limitInputPixels: spec.maxInputPixels, failOn: 'warning', sequentialRead: true } as const;
   let declared: Metadata;
   try {
