@@ -12,10 +12,10 @@ import { waitIdle } from './step-runner.js';
 
 /**
  * Seconds with no events before the window opens. Each system may keep some work going for a while after
- * its last event (the gateway samples event-loop lag for 10–20 s, its WAL checkpoints slow down over a few
- * seconds); the window measures the state a box spends its quiet hours in.
+ * its last event (the gateway samples event-loop lag for 10–20 s and ends its WAL checkpoint thread ~30 s
+ * after the last write); the window measures the state a box spends its quiet hours in.
  */
-export const IDLE_SETTLE_SEC = 25;
+export const IDLE_SETTLE_SEC = 35;
 
 export interface IdleSample {
   /** Length of the window, s. */
