@@ -43,20 +43,39 @@ t.test('control: the resolve hook does refuse node-llama-cpp', async (t) => {
   t.match(stderr, /node-llama-cpp was imported/);
 });
 
-t.test('default config: ONNX models share one thread and the LLM runtime stays unloaded', async (t) => {
-  const script = `
-    import { pino } from 'pino';
-    import { installWorkerSpy } from ${JSON.stringify(distUrl('test/helpers/worker-spy.js'))};
-    const spy = installWorkerSpy();
-    const { loadConfig } = await import(${JSON.stringify(distUrl('config/load-config.js'))});
-    const { modelFactory } = await import(${JSON.stringify(distUrl('bin/create-models.js'))});
-    const config = loadConfig(${JSON.stringify(path.join(packageRoot, 'config', 'default.yaml'))});
-    const models = await modelFactory(pino({ level: 'silent' }))(config);
-    await Promise.all([...models.values()].map((model) => model.load()));
-    const threads = spy.alive().length;
-    await Promise.all([...models.values()].map((model) => model.dispose()));
-    console.log(JSON.stringify({ models: models.size, threads, after: spy.alive().length }));`;
-  const { status, stdout, stderr } = withoutLlama(t, script);
-  t.equal(status, 0, stderr);
-  t.same(JSON.parse(stdout), { models: 2, threads: 1, after: 0 });
-});
+for (const placement of ['auto', 'workers'] as const) {
+  t.test(
+    `default config (placement ${placement}): ONNX models share the pool's threads, no LLM runtime`,
+    async (t) => {
+      const script = `
+      import { pino } from 'pino';
+      import { installWorkerSpy } from ${JSON.stringify(distUrl('test/helpers/worker-spy.js'))};
+      const spy = installWorkerSpy();
+      const { loadConfig } = await import(${JSON.stringify(distUrl('config/load-config.js'))});
+      const { modelFactory } = await import(${JSON.stringify(distUrl('bin/create-models.js'))});
+      const loaded = loadConfig(${JSON.stringify(path.join(packageRoot, 'config', 'default.yaml'))});
+      const config = { ...loaded, models: Object.fromEntries(Object.entries(loaded.models)
+        .map(([name, model]) => [name, { ...model, placement: '${placement}' }])) };
+      const models = await modelFactory(pino({ level: 'silent' }))(config);
+      await Promise.all([...models.values()].map((model) => model.load()));
+      // A thread that let its last model go (auto moved it inline) may still be exiting.
+      const started = Date.now();
+      while (spy.alive().length > ${placement === 'auto' ? 0 : 1} && Date.now() - started < 5000) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const threads = spy.alive().length;
+      const placements = [...models.values()].map((model) => model.placement);
+      await Promise.all([...models.values()].map((model) => model.dispose()));
+      console.log(JSON.stringify({ models: models.size, threads, placements, after: spy.alive().length }));`;
+      const { status, stdout, stderr } = withoutLlama(t, script);
+      t.equal(status, 0, stderr);
+      t.same(
+        JSON.parse(stdout),
+        placement === 'auto'
+          ? // The sample MLPs are microsecond-class: both end up inline and the probe's thread goes away.
+            { models: 2, threads: 0, placements: ['inline', 'inline'], after: 0 }
+          : { models: 2, threads: 1, placements: ['off-loop', 'off-loop'], after: 0 },
+      );
+    },
+  );
+}

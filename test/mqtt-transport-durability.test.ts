@@ -30,6 +30,8 @@ if (requireMosquitto(t)) {
       const durable: string[] = [];
       const lost: string[] = [];
       const deliveries: string[] = [];
+      /** Made durable before the failed barrier: their PUBACKs may still be in the socket it drops. */
+      const durableBeforeFailure: string[] = [];
       let barriers = 0;
       await transport.start(
         [topic],
@@ -47,6 +49,7 @@ if (requireMosquitto(t)) {
             throw new Error('disk full');
           }
           durable.push(...batch);
+          if (lost.length === 0) durableBeforeFailure.push(...batch);
         },
       );
 
@@ -64,9 +67,19 @@ if (requireMosquitto(t)) {
 
       t.ok(lost.includes('m10'), 'the barrier failed once');
       t.same(
-        [...durable].sort(),
+        [...new Set(durable)].sort(),
         Array.from({ length: MESSAGES }, (_, i) => `m${i}`).sort(),
-        'each message made durable exactly once: none redelivered after its PUBACK',
+        'every message made durable',
+      );
+      // A PUBACK written just before the failure may still sit in the socket (a busy broker had not read
+      // it) when the failed barrier drops the connection, and is lost with it: that message comes back
+      // although durable, which its id makes harmless (at least once). Nothing made durable after the
+      // reconnect may come back.
+      const repeated = durable.filter((payload, i) => durable.indexOf(payload) !== i);
+      t.same(
+        repeated.filter((payload) => !durableBeforeFailure.includes(payload)),
+        [],
+        `none redelivered after its PUBACK left on the live connection (${repeated.length} from before the drop)`,
       );
       t.same(
         lost.filter((payload) => deliveries.filter((p) => p === payload).length !== 2),
