@@ -139,10 +139,9 @@ export class Intake {
       }
       return;
     }
-    const row = this.inbox.insertRow(event);
-    if (row === 0) return this.redelivery(pipeline, eventId, message, captures);
+    if (!this.inbox.insert(event)) return this.redelivery(pipeline, eventId, message, captures);
     if (this.draining) return; // recorded and acknowledged; answered by the next start
-    const chained = { topic: event.topic, receivedAt, inputSha256: sha256, row };
+    const chained = { topic: event.topic, receivedAt, inputSha256: sha256 };
     const deadlineMono = receivedMono + budgetMs;
     const correlation = event.correlation;
     if (fields !== undefined) {

@@ -170,11 +170,10 @@ for (const old of ['partial-seq-index', 'unique-seq-column'] as OldLayout[]) {
       ['tx-p1', 'tx-p2'],
       'the pending events, oldest first',
     );
-    // A pending event of the old file is finished by key (as recovery does), a new one by its row.
+    // A pending event of the old file is finished (as recovery does), and a new one comes after.
     t.equal(again.decide('atm', 'tx-p1', inboxDecision()), true);
-    const row = again.insertRow(inboxEvent('new-1'));
-    t.ok(row > 0);
-    t.equal(again.decide('p', 'new-1', inboxDecision(), { ...inboxEvent('new-1'), row }), true);
+    t.equal(again.insert(inboxEvent('new-1')), true);
+    t.equal(again.decide('p', 'new-1', inboxDecision()), true);
     const chain = verifyChain(again.anchor(), again.chain(again.anchor().seq));
     t.same(
       { ok: chain.ok, headSeq: chain.headSeq },
@@ -214,24 +213,4 @@ t.test('a new state file is a rowid table from the start', async (t) => {
   t.same(migrations, [], 'nothing to migrate');
   const after = layout(dir);
   t.same({ withoutRowid: after.withoutRowid, version: after.version }, { withoutRowid: false, version: 2 });
-});
-
-t.test('a decision goes to the row its insert wrote, and only if that row is still its event', async (t) => {
-  const inbox = Inbox.open(inboxState(tempDir(t)), { keepInput: false });
-  t.teardown(() => inbox.close());
-  const first = inbox.insertRow(inboxEvent('e1'));
-  const second = inboxEvent('e2');
-  const row = inbox.insertRow(second);
-  t.ok(first > 0 && row > first, 'rows in arrival order');
-  t.equal(inbox.insertRow(inboxEvent('e1')), 0, 'a redelivery has no row');
-  // A row id that another event holds (its own insert rolled back, a later insert took the id): refused.
-  t.equal(inbox.decide('p', 'e1', inboxDecision(), { ...second, row }), false);
-  t.equal(inbox.get('p', 'e2')?.state, 'pending', 'the other event is left alone');
-  t.equal(inbox.decide('p', 'e2', inboxDecision(), { ...second, row }), true);
-  t.equal(inbox.get('p', 'e2')?.state, 'decided');
-  t.equal(inbox.get('p', 'e2')?.payload, null, 'raw input not kept after the decision');
-  t.equal(inbox.decide('p', 'e2', inboxDecision(), { ...second, row }), false, 'the first decision wins');
-  t.equal(inbox.decide('p', 'e1', inboxDecision()), true, 'by key when the row is not known');
-  const chain = verifyChain(inbox.anchor(), inbox.chain(0));
-  t.same({ ok: chain.ok, rows: chain.rows }, { ok: true, rows: 2 });
 });

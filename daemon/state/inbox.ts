@@ -140,14 +140,6 @@ export class Inbox {
    * (a redelivery). Throws when the event could not be recorded.
    */
   insert(event: NewEvent): boolean {
-    return this.insertRow(event) !== 0;
-  }
-
-  /**
-   * As `insert`, but returns the row the event went to (`ChainedEvent.row`, so its decision goes straight
-   * there), or 0 when the id is already known.
-   */
-  insertRow(event: NewEvent): number {
     this.commits.open();
     const result = stateWrite(() =>
       this.statements.insert.run(
@@ -164,8 +156,7 @@ export class Inbox {
       ),
     );
     this.commits.insertWritten();
-    // An ignored insert leaves lastInsertRowid at whatever was inserted before.
-    return result.changes === 1 ? Number(result.lastInsertRowid) : 0;
+    return result.changes === 1;
   }
 
   /** Records an event and its decision at once (invalid input, decided on arrival), durably as `insert`. */
@@ -209,48 +200,26 @@ export class Inbox {
       decision,
     );
     this.commits.open();
-    const { statements, keepInput } = this;
-    const row = known.row;
-    const byRow = row === undefined ? undefined : keepInput ? statements.decideRowKeep : statements.decideRow;
-    const byKey = keepInput ? statements.decideKeep : statements.decide;
-    // Positional parameters, spelled out twice: no per-decision parameter object or array on the hot path.
+    const statement = this.keepInput ? this.statements.decideKeep : this.statements.decide;
+    // Positional parameters: no per-decision parameter object on the hot path.
     const result = stateWrite(() =>
-      byRow === undefined
-        ? byKey.run(
-            decision.decision,
-            decision.source,
-            decision.reason,
-            decision.model,
-            decision.modelSha256,
-            decision.latencyMs,
-            decision.decidedAt,
-            decision.message,
-            decision.replyTopic,
-            link.seq,
-            link.prevHash,
-            link.hash,
-            decision.replyTopic,
-            pipeline,
-            eventId,
-          )
-        : byRow.run(
-            decision.decision,
-            decision.source,
-            decision.reason,
-            decision.model,
-            decision.modelSha256,
-            decision.latencyMs,
-            decision.decidedAt,
-            decision.message,
-            decision.replyTopic,
-            link.seq,
-            link.prevHash,
-            link.hash,
-            decision.replyTopic,
-            pipeline,
-            eventId,
-            row,
-          ),
+      statement.run(
+        decision.decision,
+        decision.source,
+        decision.reason,
+        decision.model,
+        decision.modelSha256,
+        decision.latencyMs,
+        decision.decidedAt,
+        decision.message,
+        decision.replyTopic,
+        link.seq,
+        link.prevHash,
+        link.hash,
+        decision.replyTopic,
+        pipeline,
+        eventId,
+      ),
     );
     return this.audit.advance(result.changes, link);
   }

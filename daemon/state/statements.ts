@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
 import { ErrorCodes, StateError } from '../errors.js';
-import { eventsHaveRowIds } from './events-table.js';
 import type { EventState } from './types.js';
 
 /** The SQL the state database runs, prepared once per connection. */
@@ -46,23 +45,13 @@ export interface ChainRow {
 const CHAIN_COLUMNS = `seq, pipeline, event_id, topic, received_at, input_sha256, decision, source, reason,
   model_sha256, latency_ms, decided_at, message, prev_hash, hash, state`;
 
-/**
- * `decide` parameters, in order: the decision record, the chain link, the reply topic again, the key, and
- * for `decideRow` the row id.
- */
+/** `decide` parameters, in order: the decision record, the chain link, the reply topic again, the key. */
 const DECIDE_COLUMNS = `decision = ?, source = ?, reason = ?, model = ?, model_sha256 = ?, latency_ms = ?,
   decided_at = ?, message = ?, reply_topic = ?, seq = ?, prev_hash = ?, hash = ?,
   state = CASE WHEN ? IS NULL THEN 'published' ELSE 'decided' END`;
 const DECIDE_WHERE = `WHERE pipeline = ? AND event_id = ? AND state = 'pending'`;
-/**
- * Straight to the row the insert wrote (SQLite looks it up by `id`). The key is checked too: a row id names
- * another event once the insert that returned it was rolled back (a failed commit) and a later one took it.
- */
-const DECIDE_ROW_WHERE = `WHERE pipeline = ? AND event_id = ? AND id = ? AND state = 'pending'`;
 
 export function prepareStatements(db: Database.Database) {
-  // A read-only open of a file an earlier release made has no row ids (and never decides anything).
-  const rowIds = eventsHaveRowIds(db);
   return {
     get: db.prepare('SELECT * FROM events WHERE pipeline = ? AND event_id = ?'),
     insert: db.prepare(
@@ -81,10 +70,6 @@ export function prepareStatements(db: Database.Database) {
     ),
     decide: db.prepare(`UPDATE events SET ${DECIDE_COLUMNS}, payload = NULL ${DECIDE_WHERE}`),
     decideKeep: db.prepare(`UPDATE events SET ${DECIDE_COLUMNS} ${DECIDE_WHERE}`),
-    decideRow: rowIds
-      ? db.prepare(`UPDATE events SET ${DECIDE_COLUMNS}, payload = NULL ${DECIDE_ROW_WHERE}`)
-      : undefined,
-    decideRowKeep: rowIds ? db.prepare(`UPDATE events SET ${DECIDE_COLUMNS} ${DECIDE_ROW_WHERE}`) : undefined,
     begin: db.prepare('BEGIN'),
     commit: db.prepare('COMMIT'),
     markPublished: db.prepare(

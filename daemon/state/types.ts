@@ -34,13 +34,11 @@ export interface LoggedDecision {
   replyTopic: string | null;
 }
 
-/** What the audit chain covers of an event besides its key (see audit-chain.ts), and where it is on record. */
+/** What the audit chain covers of an event besides its key (see audit-chain.ts). */
 export interface ChainedEvent {
   topic: string;
   receivedAt: number;
   inputSha256: string;
-  /** The row its insert wrote (`Inbox.insertRow`); its decision is then written there without a key lookup. */
-  row?: number;
 }
 
 /** An event as read back: what was recorded on arrival, and how far it got. */
